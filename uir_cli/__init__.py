@@ -1,0 +1,33 @@
+"""uir: universal image restoration with DiffUIR.
+
+The package imports nothing heavy at import time, so that ``uir --help`` and
+TAB completion stay fast.  The Python API is reached through lazy attributes::
+
+    from uir_cli import load_restorer
+    restorer = load_restorer("model-300.pt")            # or a registered name
+    restored = restorer.restore_tensor(lq)               # (1, 3, H, W) in [0, 1]
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load_restorer": ("uir_cli.engine.restorer", "load_restorer"),
+    "Restorer": ("uir_cli.engine.restorer", "Restorer"),
+    "load_weights": ("uir_cli.engine.weights", "load_weights"),
+    "DiffUIRNet": ("uir_cli.nn.unet", "DiffUIRNet"),
+    "Schedule": ("uir_cli.diffusion.schedule", "Schedule"),
+    "sample": ("uir_cli.diffusion.sampler", "sample"),
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'uir_cli' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""The DiffUIR diffusion process: schedule, training objective, sampler."""

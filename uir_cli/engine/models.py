@@ -1,0 +1,91 @@
+"""Named weights on disk: resolving a registry name, importing and verifying files."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import RegistryError, WeightsError
+from ..registry import WeightsEntry, add_user_entry, data_dir, load_registry
+from .weights import LoadedWeights, load_weights, save_safetensors, sha256_of
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def resolve_named(name: str, *, which: str = "auto") -> tuple[WeightsEntry, LoadedWeights]:
+    """Load the weights registered as ``name``; clear errors when absent or altered."""
+    entry = load_registry().get(name)
+    path = entry.path()
+    if path is None or not path.is_file():
+        if entry.page:
+            hint = f"download {entry.filename or 'the checkpoint'} from {entry.page}, then run `uir weights import FILE --name {entry.name}`"
+        else:
+            hint = "the file is gone; import it again with `uir weights import`"
+        where = f" (expected at {path})" if path else ""
+        raise RegistryError(f"weights {name!r} are not on this machine{where}", hint=hint)
+    loaded = load_weights(path, which=which)
+    if entry.sha256 and loaded.sha256 != entry.sha256:
+        raise WeightsError(
+            f"sha256 mismatch for {name!r}: file has {loaded.sha256[:12]}…, registry says {entry.sha256[:12]}…",
+            hint="the file was changed or replaced; import it again",
+            path=path,
+        )
+    return entry, loaded
+
+
+def weights_store() -> Path:
+    return data_dir() / "weights"
+
+
+def import_weights(source: Path, name: str, *, which: str = "auto", description: str = "", steps: int = 3) -> WeightsEntry:
+    """Validate ``source``, write the weights restore uses as safetensors into the store, register it."""
+    if not _NAME.match(name):
+        raise RegistryError(f"invalid name {name!r}", hint="letters, digits, '.', '_' and '-' (at most 64)")
+    loaded = load_weights(source, which=which)
+    dest = weights_store() / f"{name}.safetensors"
+    save_safetensors(loaded, dest, extra={"name": name, "source_file": Path(source).name})
+    entry = WeightsEntry(
+        name=name,
+        variant=loaded.variant,
+        dim=loaded.config.dim,
+        dim_mults=loaded.config.dim_mults,
+        steps=steps,
+        file=str(dest.resolve()),
+        sha256=sha256_of(dest),
+        source=f"imported from {Path(source).resolve()} (sha256 {loaded.sha256}, {loaded.which} weights)",
+        license="",
+        description=description or f"{loaded.variant} imported from {Path(source).name}",
+        origin="user",
+    )
+    add_user_entry(entry)
+    return entry
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    name: str
+    path: str
+    status: str  # "ok", "mismatch", "missing", "unpinned", "not-downloaded"
+    detail: str = ""
+
+
+def verify_all() -> list[VerifyResult]:
+    """Re-check the sha256 of every stored file against the registry."""
+    results = []
+    for entry in load_registry().entries.values():
+        path = entry.path()
+        if path is None:
+            results.append(VerifyResult(entry.name, "", "not-downloaded", entry.page))
+            continue
+        if not path.is_file():
+            results.append(VerifyResult(entry.name, str(path), "missing"))
+            continue
+        digest = sha256_of(path)
+        if not entry.sha256:
+            results.append(VerifyResult(entry.name, str(path), "unpinned", digest))
+        elif digest == entry.sha256:
+            results.append(VerifyResult(entry.name, str(path), "ok", digest))
+        else:
+            results.append(VerifyResult(entry.name, str(path), "mismatch", f"file {digest}, expected {entry.sha256}"))
+    return results

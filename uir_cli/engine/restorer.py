@@ -1,0 +1,136 @@
+"""The restorer: a loaded network plus the sampler, on a device, at a precision.
+
+This is the Python API::
+
+    from uir_cli import load_restorer
+    restorer = load_restorer("model-300.pt", device="cpu")
+    restored = restorer.restore_tensor(lq, seed=0)     # lq: (1, 3, H, W) float in [0, 1]
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..diffusion.sampler import Sampler, starting_noise
+from ..diffusion.schedule import Schedule
+from ..errors import UsageError
+from ..nn.unet import DiffUIRNet
+from .device import Placement, device_name, placement
+from .weights import LoadedWeights, load_weights
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What callers need to know about the loaded model (for reports)."""
+
+    name: str
+    variant: str
+    dim: int
+    dim_mults: tuple[int, ...]
+    sha256: str
+    path: str
+    which: str
+    size_multiple: int
+
+
+class Restorer:
+    """Restores images with one network; holds no per-image state."""
+
+    def __init__(self, net: DiffUIRNet, info: ModelInfo, place: Placement, *, steps: int = 3):
+        self.net = net
+        self.info = info
+        self.place = place
+        self.steps = steps
+        self.schedule = Schedule.default()
+        self.fallbacks = 0  # network calls redone in fp32 because the output was not finite
+
+    @property
+    def device(self) -> torch.device:
+        return self.place.device
+
+    @property
+    def device_name(self) -> str:
+        return device_name(self.place.device)
+
+    def sampler(self, steps: int | None = None) -> Sampler:
+        return Sampler(self.schedule, steps or self.steps)
+
+    def _autocast(self, dtype: torch.dtype):
+        if dtype == torch.float32:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    @torch.inference_mode()
+    def predict(self, x_t: Tensor, x_in: Tensor, time: Tensor) -> Tensor:
+        """The network's residual prediction, float32, clamped to [-1, 1].
+
+        Inputs (B, 3, h, w) float32 on the device.  At reduced precision a
+        result that is not finite is recomputed in float32.
+        """
+        with self._autocast(self.place.dtype):
+            out = self.net(x_t, x_in, time).float()
+        if self.place.dtype != torch.float32 and not torch.isfinite(out).all():
+            self.fallbacks += 1
+            out = self.net(x_t, x_in, time).float()
+        return out.clamp_(-1.0, 1.0)
+
+    @torch.inference_mode()
+    def restore_tensor(self, lq: Tensor, *, seed: int = 0, steps: int | None = None, noise: Tensor | None = None) -> Tensor:
+        """Restore one image, whole.
+
+        ``lq``: (1, 3, H, W) float in [0, 1], any device.  ``noise``: eps of
+        shape (1, 3, H, W); by default drawn from ``seed`` for the whole image.
+        Returns (1, 3, H, W) float32 in [0, 1] on the CPU.
+        """
+        if lq.ndim != 4 or lq.shape[:2] != (1, 3):
+            raise UsageError(f"expected a (1, 3, H, W) tensor, got {tuple(lq.shape)}")
+        h, w = lq.shape[-2:]
+        eps = starting_noise(h, w, seed) if noise is None else noise
+        x_in = (lq.to(self.device, torch.float32) * 2.0 - 1.0)
+        sampler = self.sampler(steps)
+        x = sampler.start(x_in, eps.to(self.device))
+        for k in range(sampler.steps):
+            pred_res = self.predict(x, x_in, sampler.time_input(k).to(self.device))
+            x = sampler.step(k, x, x_in, pred_res)
+        return ((x + 1.0) * 0.5).clamp_(0.0, 1.0).cpu()
+
+    def restore_array(self, rgb: np.ndarray, *, seed: int = 0, steps: int | None = None) -> np.ndarray:
+        """(H, W, 3) float32 [0, 1] in, the same out."""
+        lq = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
+        return self.restore_tensor(lq, seed=seed, steps=steps)[0].permute(1, 2, 0).numpy()
+
+
+def load_restorer(weights: str | Path | LoadedWeights, *, device: str = "auto", precision: str = "auto",
+                  which: str = "auto", steps: int | None = None, name: str | None = None) -> Restorer:
+    """Load weights (a path, a registered name, or :class:`LoadedWeights`) into a :class:`Restorer`."""
+    default_steps = 3
+    if isinstance(weights, LoadedWeights):
+        loaded = weights
+    else:
+        path = Path(weights).expanduser()
+        if not path.exists() and not any(sep in str(weights) for sep in ("/", "\\")):
+            from .models import resolve_named
+
+            entry, loaded = resolve_named(str(weights), which=which)
+            name, default_steps = name or entry.name, entry.steps
+        else:
+            loaded = load_weights(path, which=which)
+    place = placement(device, precision)
+    net = loaded.build(place.device)
+    info = ModelInfo(
+        name=name or loaded.path.name,
+        variant=loaded.variant,
+        dim=loaded.config.dim,
+        dim_mults=loaded.config.dim_mults,
+        sha256=loaded.sha256,
+        path=str(loaded.path),
+        which=loaded.which,
+        size_multiple=loaded.config.size_multiple,
+    )
+    return Restorer(net, info, place, steps=steps or default_steps)

@@ -1,0 +1,291 @@
+"""Loading weights safely, recognising the variant, and writing uir's safetensors.
+
+Accepted files:
+- the authors' trainer checkpoints (``step``, ``model``, ``opt0``, ``ema``,
+  ``scaler``): the EMA weights by default, the online weights on request;
+- bare state dicts, with or without ``model.unet0.``, ``module.``,
+  ``ema_model.`` prefixes, or under a ``state_dict`` key;
+- safetensors files (uir's own, or any with the same keys).
+
+Only ``torch.load(..., weights_only=True)`` and safetensors are used: a file
+that needs to unpickle anything else is refused before any of it runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from ..errors import WeightsError
+from ..nn.unet import DiffUIRNet, UNetConfig
+from ..registry import variant_id
+
+# Schedule buffers the authors save beside the network; uir recomputes them.
+SCHEDULE_BUFFERS = frozenset(
+    {
+        "alphas", "alphas_cumsum", "delta", "delta_cumsum", "one_minus_alphas_cumsum", "betas2", "betas",
+        "betas2_cumsum", "betas_cumsum", "posterior_mean_coef1", "posterior_mean_coef2", "posterior_mean_coef3",
+        "posterior_variance", "posterior_log_variance_clipped",
+    }
+)  # fmt: skip
+_PREFIXES = ("module.", "_orig_mod.", "ema_model.", "online_model.", "model.", "unet0.")
+FORMAT_TAG = "uir-diffuir-v1"
+
+
+@dataclass(frozen=True)
+class LoadedWeights:
+    """A network's weights, read from a file and checked against the architecture.
+
+    ``state_dict``: bare U-Net keys (``init_conv.weight`` ...), float tensors on the CPU.
+    """
+
+    state_dict: dict[str, Tensor]
+    config: UNetConfig
+    path: Path
+    sha256: str
+    file_format: str  # "authors-checkpoint", "state-dict", "safetensors"
+    which: str  # "ema" or "online": which weights state_dict holds
+    available: tuple[str, ...]  # which weights the file holds
+    step: int | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def variant(self) -> str:
+        return variant_id(self.config.dim, self.config.dim_mults)
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(t.numel() for t in self.state_dict.values())
+
+    def build(self, device: torch.device | str = "cpu") -> DiffUIRNet:
+        """A network with these weights, frozen for inference, on ``device``."""
+        net = DiffUIRNet(self.config)
+        net.load_state_dict(self.state_dict, strict=True)
+        return net.to(device).freeze()
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _sniff(path: Path) -> str:
+    """'zip' (torch.save), 'pickle' (legacy torch.save), 'safetensors', or 'unknown'."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if not head:
+        raise WeightsError("the file is empty", path=path)
+    if head[:4] == b"PK\x03\x04":
+        return "zip"
+    if head[:1] == b"\x80":
+        return "pickle"
+    if len(head) >= 9:
+        n = int.from_bytes(head[:8], "little")
+        if head[8:9] == b"{" and 0 < n < 100 * (1 << 20):
+            return "safetensors"
+    return "unknown"
+
+
+def _torch_load(path: Path) -> object:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # weights_only refuses any global that is not a tensor or a plain container.
+        first = str(exc).strip().splitlines()
+        what = next((ln for ln in first if "Unsupported global" in ln or "global" in ln.lower()), "")
+        raise WeightsError(
+            "refused: the file needs to unpickle objects other than tensors, which could run code"
+            + (f" ({what.strip()[:160]})" if what else ""),
+            hint="uir only loads weights_only checkpoints and safetensors",
+            path=path,
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(f"not a readable checkpoint: truncated or corrupt ({msg[:160]})", path=path) from None
+
+
+def _safetensors_load(path: Path) -> tuple[dict[str, Tensor], dict[str, str]]:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
+    except (SafetensorError, ValueError, OSError) as exc:
+        raise WeightsError(f"not a readable safetensors file ({str(exc)[:160]})", path=path) from None
+
+
+def strip_prefixes(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Remove wrapper prefixes and the schedule buffers, leaving bare U-Net keys."""
+    out = {}
+    for key, value in state.items():
+        k = key
+        changed = True
+        while changed:
+            changed = False
+            for p in _PREFIXES:
+                if k.startswith(p):
+                    k, changed = k[len(p) :], True
+        if k in SCHEDULE_BUFFERS:
+            continue
+        out[k] = value
+    return out
+
+
+def _is_tensor_dict(d: object) -> bool:
+    return isinstance(d, dict) and bool(d) and all(isinstance(v, Tensor) for v in d.values())
+
+
+def _pick(obj: object, which: str, path: Path) -> tuple[dict[str, Tensor], str, tuple[str, ...], str, int | None]:
+    """From a loaded object, choose the state dict: (state, which, available, format, step)."""
+    if not isinstance(obj, dict):
+        raise WeightsError(f"not a checkpoint: holds a {type(obj).__name__}, expected a dict of tensors", path=path)
+    step = obj.get("step") if isinstance(obj.get("step"), int) else None
+    ema = obj.get("ema")
+    if isinstance(ema, dict) and any(str(k).startswith("ema_model.") for k in ema):
+        ema_sd = {k: v for k, v in ema.items() if str(k).startswith("ema_model.") and isinstance(v, Tensor)}
+        online = obj.get("model") if _is_tensor_dict(obj.get("model")) else None
+        available = ("ema", "online") if online is not None else ("ema",)
+        if which == "online":
+            if online is None:
+                raise WeightsError("the checkpoint holds no online weights (no 'model' entry)", path=path)
+            return online, "online", available, "authors-checkpoint", step
+        return ema_sd, "ema", available, "authors-checkpoint", step
+    for key in ("model", "state_dict"):
+        if _is_tensor_dict(obj.get(key)):
+            if which == "ema":
+                raise WeightsError("the checkpoint holds no EMA weights", hint="use the online weights", path=path)
+            return obj[key], "online", ("online",), "authors-checkpoint" if key == "model" else "state-dict", step
+    tensors = {k: v for k, v in obj.items() if isinstance(v, Tensor)}
+    if not tensors:
+        keys = ", ".join(map(str, list(obj)[:6]))
+        raise WeightsError(f"not a checkpoint: no tensors found (top-level keys: {keys})", path=path)
+    return tensors, "unknown", ("unknown",), "state-dict", step
+
+
+def detect_config(state: dict[str, Tensor], path: Path) -> UNetConfig:
+    """Recognise (dim, dim_mults) from tensor shapes alone."""
+    init = state.get("init_conv.weight")
+    if init is None or init.ndim != 4 or init.shape[1] != 6:
+        found = ", ".join(list(state)[:4])
+        raise WeightsError(
+            "not DiffUIR weights: no init_conv.weight of shape (dim, 6, 7, 7)" + (f" (found keys like {found})" if found else ""),
+            path=path,
+        )
+    dim = int(init.shape[0])
+    widths = []
+    i = 0
+    while f"downs.{i}.0.block1.proj.weight" in state:
+        widths.append(int(state[f"downs.{i}.0.block1.proj.weight"].shape[0]))
+        i += 1
+    if not widths:
+        raise WeightsError("not DiffUIR weights: no down path (downs.0.*) found", path=path)
+    last_down = state.get(f"downs.{i - 1}.3.weight")
+    if last_down is None:
+        raise WeightsError(f"missing key downs.{i - 1}.3.weight", path=path)
+    widths.append(int(last_down.shape[0]))
+    if any(w % dim for w in widths):
+        raise WeightsError(f"widths {widths} are not multiples of dim {dim}", path=path)
+    try:
+        return UNetConfig(dim, tuple(w // dim for w in widths[1:]))
+    except ValueError as exc:
+        raise WeightsError(f"not DiffUIR weights: {exc}", path=path) from None
+
+
+def check_against(config: UNetConfig, state: dict[str, Tensor], path: Path) -> None:
+    """Compare keys and shapes with the network ``config`` builds; raise one clear error."""
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in DiffUIRNet(config).state_dict().items()}
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise WeightsError(f"missing keys: {', '.join(missing[:3])}{more}", hint="a truncated or different network", path=path)
+    if unexpected:
+        more = f" and {len(unexpected) - 3} more" if len(unexpected) > 3 else ""
+        raise WeightsError(f"unexpected keys: {', '.join(unexpected[:3])}{more}", path=path)
+    for k, shape in expected.items():
+        if tuple(state[k].shape) != shape:
+            raise WeightsError(f"shape mismatch at {k}: file has {tuple(state[k].shape)}, the network needs {shape}", path=path)
+        if not state[k].is_floating_point():
+            raise WeightsError(f"{k} is not a float tensor ({state[k].dtype})", path=path)
+
+
+def load_weights(path: str | os.PathLike, *, which: str = "auto") -> LoadedWeights:
+    """Read weights from ``path`` safely; ``which`` is 'auto' (EMA if present), 'ema' or 'online'."""
+    if which not in ("auto", "ema", "online"):
+        raise ValueError(f"which must be auto, ema or online, not {which!r}")
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise WeightsError("no such file", path=path)
+    if path.is_dir():
+        raise WeightsError("is a folder, not a weights file", path=path)
+    kind = _sniff(path)
+    metadata: dict[str, str] = {}
+    step = None
+    if kind == "safetensors":
+        raw, metadata = _safetensors_load(path)
+        stored = metadata.get("which", "unknown")
+        if which != "auto" and stored not in (which, "unknown"):
+            raise WeightsError(f"the file holds {stored} weights only, not {which}", path=path)
+        state, chosen, available, fmt = raw, stored, (stored,), "safetensors"
+        step = int(metadata["step"]) if metadata.get("step", "").isdigit() else None
+    elif kind in ("zip", "pickle"):
+        obj = _torch_load(path)
+        state, chosen, available, fmt, step = _pick(obj, which, path)
+    else:
+        raise WeightsError("not a checkpoint: neither a torch file nor safetensors", path=path)
+    state = strip_prefixes(state)
+    config = detect_config(state, path)
+    check_against(config, state, path)
+    state = {k: v.float().contiguous() for k, v in state.items()}
+    return LoadedWeights(
+        state_dict=state,
+        config=config,
+        path=path,
+        sha256=sha256_of(path),
+        file_format=fmt,
+        which=chosen,
+        available=available,
+        step=step,
+        metadata=metadata,
+    )
+
+
+def save_safetensors(weights: LoadedWeights | dict[str, Tensor], dest: Path, *, config: UNetConfig | None = None,
+                     which: str | None = None, extra: dict[str, str] | None = None) -> Path:
+    """Write bare U-Net weights as safetensors (float32), atomically. Returns ``dest``."""
+    from safetensors.torch import save_file
+
+    if isinstance(weights, LoadedWeights):
+        state, config, which = weights.state_dict, weights.config, which or weights.which
+        extra = {"source_sha256": weights.sha256, **({"step": str(weights.step)} if weights.step is not None else {}), **(extra or {})}
+    else:
+        state = weights
+    if config is None:
+        raise ValueError("config is required for a plain state dict")
+    metadata = {
+        "format": FORMAT_TAG,
+        "dim": str(config.dim),
+        "dim_mults": ",".join(map(str, config.dim_mults)),
+        "which": which or "unknown",
+        **(extra or {}),
+    }
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    try:
+        save_file({k: v.detach().float().contiguous().cpu() for k, v in state.items()}, str(tmp), metadata=metadata)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest

@@ -1,0 +1,351 @@
+"""The DiffUIR U-Net (spec section 4).
+
+Module and parameter names match the authors' checkpoints with the prefix
+``model.unet0.`` removed, so ``DiffUIRNet.load_state_dict`` takes their
+weights once that prefix is stripped (see :mod:`uir_cli.engine.weights`).
+
+The network only maps ``(x_t, x_in, time)`` to a prediction of the residual;
+schedules and sampling live in :mod:`uir_cli.diffusion`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+HEADS = 4
+DIM_HEAD = 32
+GROUPS = 8
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """The two numbers that fix a DiffUIR network's shape."""
+
+    dim: int = 32
+    dim_mults: tuple[int, ...] = (1, 1, 1, 1)
+
+    def __post_init__(self) -> None:
+        if self.dim <= 0 or self.dim % GROUPS:
+            raise ValueError(f"dim must be a positive multiple of {GROUPS}, got {self.dim}")
+        if self.dim % 2:
+            raise ValueError(f"dim must be even, got {self.dim}")
+        if not self.dim_mults or any(m <= 0 for m in self.dim_mults):
+            raise ValueError(f"dim_mults must be positive integers, got {self.dim_mults}")
+        object.__setattr__(self, "dim_mults", tuple(int(m) for m in self.dim_mults))
+
+    @property
+    def widths(self) -> list[int]:
+        return [self.dim] + [self.dim * m for m in self.dim_mults]
+
+    @property
+    def size_multiple(self) -> int:
+        """Inputs are reflect-padded to a multiple of this (2 ** depth)."""
+        return 2 ** len(self.dim_mults)
+
+
+def _eps_for(dtype: torch.dtype) -> float:
+    # The authors' rule: a tighter epsilon in float32, a looser one otherwise.
+    return 1e-5 if dtype == torch.float32 else 1e-3
+
+
+def standardize_weight(w: Tensor) -> Tensor:
+    """Weight standardisation: per output channel, (w - mean) / sqrt(var + eps).
+
+    ``w``: (out, in, kh, kw), any float dtype; population variance over (in, kh, kw).
+    """
+    eps = _eps_for(w.dtype)
+    mean = w.mean(dim=(1, 2, 3), keepdim=True)
+    var = w.var(dim=(1, 2, 3), keepdim=True, unbiased=False)
+    return (w - mean) * torch.rsqrt(var + eps)
+
+
+class WSConv2d(nn.Conv2d):
+    """A 3x3 convolution with weight standardisation.
+
+    In training the standardised weight is recomputed every call (it depends on
+    the parameter).  :meth:`DiffUIRNet.freeze` computes it once, in float32 with
+    float32's epsilon, and stores it; forward then uses the stored copy.
+    """
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__(cin, cout, 3, padding=1)
+        # A non-persistent buffer: it follows .to() but never enters a state dict.
+        self.register_buffer("frozen_weight", None, persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.frozen_weight is not None:
+            w = self.frozen_weight
+        else:
+            w = standardize_weight(self.weight if x.dtype == torch.float32 else self.weight.to(x.dtype))
+        return F.conv2d(x, w.to(x.dtype), self.bias.to(x.dtype), 1, 1)
+
+
+class Block(nn.Module):
+    """WS conv, GroupNorm(8), optional FiLM (x * (scale + 1) + shift), SiLU."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.proj = WSConv2d(cin, cout)
+        self.norm = nn.GroupNorm(GROUPS, cout)
+
+    def forward(self, x: Tensor, scale_shift: tuple[Tensor, Tensor] | None = None) -> Tensor:
+        x = self.norm(self.proj(x))
+        if scale_shift is not None:
+            scale, shift = scale_shift
+            x = torch.addcmul(shift, x, scale + 1)
+        return F.silu(x)
+
+
+class ResnetBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, time_dim: int):
+        super().__init__()
+        # Index 0 of the authors' Sequential is a SiLU, so the Linear sits at "mlp.1".
+        self.mlp = nn.Sequential(nn.SiLU(), nn.Linear(time_dim, cout * 2))
+        self.block1 = Block(cin, cout)
+        self.block2 = Block(cout, cout)
+        self.res_conv = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def forward(self, x: Tensor, t_emb: Tensor) -> Tensor:
+        scale, shift = self.mlp(t_emb)[:, :, None, None].chunk(2, dim=1)
+        h = self.block1(x, (scale, shift))
+        h = self.block2(h)
+        return h + self.res_conv(x)
+
+
+class ChannelLayerNorm(nn.Module):
+    """LayerNorm over channels only: (x - mean_c) / sqrt(var_c + eps) * g."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.g = nn.Parameter(torch.ones(1, dim, 1, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        eps = _eps_for(x.dtype)
+        var, mean = torch.var_mean(x, dim=1, unbiased=False, keepdim=True)
+        return (x - mean) * torch.rsqrt(var + eps) * self.g.to(x.dtype)
+
+
+class PreNorm(nn.Module):
+    def __init__(self, dim: int, fn: nn.Module):
+        super().__init__()
+        self.fn = fn
+        self.norm = ChannelLayerNorm(dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fn(self.norm(x))
+
+
+class Residual(nn.Module):
+    def __init__(self, fn: nn.Module):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fn(x) + x
+
+
+class LinearAttention(nn.Module):
+    """Linear attention: q softmax over a head's channels, k softmax over positions."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        hidden = HEADS * DIM_HEAD
+        self.to_qkv = nn.Conv2d(dim, hidden * 3, 1, bias=False)
+        self.to_out = nn.Sequential(nn.Conv2d(hidden, dim, 1), ChannelLayerNorm(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, _, h, w = x.shape
+        n = h * w
+        q, k, v = (t.reshape(b, HEADS, DIM_HEAD, n) for t in self.to_qkv(x).chunk(3, dim=1))
+        q = q.softmax(dim=-2) * DIM_HEAD**-0.5
+        k = k.softmax(dim=-1)
+        v = v / n
+        context = torch.matmul(k, v.transpose(-1, -2))  # (b, h, d, e) = sum_n k[d, n] v[e, n]
+        out = torch.matmul(context.transpose(-1, -2), q)  # (b, h, e, n) = sum_d context[d, e] q[d, n]
+        return self.to_out(out.reshape(b, HEADS * DIM_HEAD, h, w))
+
+
+class Attention(nn.Module):
+    """Full softmax attention over all positions (used once, at the lowest resolution)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        hidden = HEADS * DIM_HEAD
+        self.to_qkv = nn.Conv2d(dim, hidden * 3, 1, bias=False)
+        self.to_out = nn.Conv2d(hidden, dim, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, _, h, w = x.shape
+        n = h * w
+        # (b, heads, n, d): scaled_dot_product_attention scales by d ** -0.5 = 32 ** -0.5,
+        # as the spec says, and uses a memory-efficient kernel where one exists.
+        q, k, v = (t.reshape(b, HEADS, DIM_HEAD, n).transpose(-1, -2) for t in self.to_qkv(x).chunk(3, dim=1))
+        out = F.scaled_dot_product_attention(q, k, v)
+        out = out.transpose(-1, -2).reshape(b, HEADS * DIM_HEAD, h, w)
+        return self.to_out(out)
+
+
+class SinusoidalPosEmb(nn.Module):
+    """Sinusoidal embedding of a float time input; width ``dim`` ([sin, cos])."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, t: Tensor) -> Tensor:
+        half = self.dim // 2
+        freqs = torch.exp(torch.arange(half, device=t.device, dtype=torch.float32) * (-math.log(10000) / (half - 1)))
+        args = t.float()[:, None] * freqs[None, :]
+        return torch.cat((args.sin(), args.cos()), dim=-1)
+
+
+class DiffUIRNet(nn.Module):
+    """The DiffUIR U-Net for any (dim, dim_mults).
+
+    ``forward(x_t, x_in, time)``:
+      - ``x_t``, ``x_in``: (B, 3, H, W), float, in about [-1, 1], any H and W;
+      - ``time``: (B,) or a scalar, float, the time input a_bar[t] * T (not the integer t);
+      - returns (B, 3, H, W), the predicted residual x_in - x0, same dtype as the input.
+    The input is reflect-padded on the right and bottom to a multiple of
+    2 ** depth and the output cropped back.
+    """
+
+    def __init__(self, config: UNetConfig = UNetConfig()):
+        super().__init__()
+        self.config = config
+        dim = config.dim
+        time_dim = dim * 4
+        widths = config.widths
+        levels = list(zip(widths[:-1], widths[1:]))
+        depth = len(levels)
+
+        self.init_conv = nn.Conv2d(6, dim, 7, padding=3)
+        self.time_mlp = nn.Sequential(
+            SinusoidalPosEmb(dim), nn.Linear(dim, time_dim), nn.GELU(), nn.Linear(time_dim, time_dim)
+        )
+
+        self.downs = nn.ModuleList()
+        for i, (w_in, w_out) in enumerate(levels):
+            last = i == depth - 1
+            self.downs.append(
+                nn.ModuleList(
+                    [
+                        ResnetBlock(w_in, w_in, time_dim),
+                        ResnetBlock(w_in, w_in, time_dim),
+                        Residual(PreNorm(w_in, LinearAttention(w_in))),
+                        nn.Conv2d(w_in, w_out, 3, padding=1) if last else nn.Conv2d(w_in, w_out, 4, 2, 1),
+                    ]
+                )
+            )
+
+        mid = widths[-1]
+        self.mid_block1 = ResnetBlock(mid, mid, time_dim)
+        self.mid_attn = Residual(PreNorm(mid, Attention(mid)))
+        self.mid_block2 = ResnetBlock(mid, mid, time_dim)
+
+        self.ups = nn.ModuleList()
+        for i, (w_in, w_out) in enumerate(reversed(levels)):
+            last = i == depth - 1
+            self.ups.append(
+                nn.ModuleList(
+                    [
+                        ResnetBlock(w_out + w_in, w_out, time_dim),
+                        ResnetBlock(w_out + w_in, w_out, time_dim),
+                        Residual(PreNorm(w_out, LinearAttention(w_out))),
+                        nn.Conv2d(w_out, w_in, 3, padding=1)
+                        if last
+                        else nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(w_out, w_in, 3, padding=1)),
+                    ]
+                )
+            )
+
+        self.final_res_block = ResnetBlock(dim * 2, dim, time_dim)
+        self.final_conv = nn.Conv2d(dim, 3, 1)
+
+    # -- inference helpers -------------------------------------------------------------------
+
+    def freeze(self) -> "DiffUIRNet":
+        """Prepare for inference: eval mode, no gradients, standardised weights computed once.
+
+        Call again after changing the weights.  :meth:`unfreeze` undoes it.
+        """
+        self.eval()
+        self.requires_grad_(False)
+        for m in self.modules():
+            if isinstance(m, WSConv2d):
+                with torch.no_grad():
+                    m.frozen_weight = standardize_weight(m.weight.float()).to(m.weight.dtype)
+        return self
+
+    def unfreeze(self) -> "DiffUIRNet":
+        for m in self.modules():
+            if isinstance(m, WSConv2d):
+                m.frozen_weight = None
+        self.requires_grad_(True)
+        return self
+
+    # -- forward -----------------------------------------------------------------------------
+
+    def forward(self, x_t: Tensor, x_in: Tensor, time: Tensor) -> Tensor:
+        h, w = x_t.shape[-2:]
+        m = self.config.size_multiple
+        pad_h, pad_w = (-h) % m, (-w) % m
+        x = torch.cat((x_t, x_in), dim=1)
+        if pad_h or pad_w:
+            x = _reflect_pad(x, pad_w, pad_h)
+
+        x = self.init_conv(x)
+        r = x
+        time = torch.as_tensor(time, dtype=torch.float32, device=x.device)
+        if time.ndim == 0:
+            time = time.expand(x.shape[0])
+        t = self.time_mlp(time).to(x.dtype)
+
+        skips = []
+        for block1, block2, attn, down in self.downs:
+            x = block1(x, t)
+            skips.append(x)
+            x = block2(x, t)
+            x = attn(x)
+            skips.append(x)
+            x = down(x)
+
+        x = self.mid_block1(x, t)
+        x = self.mid_attn(x)
+        x = self.mid_block2(x, t)
+
+        for block1, block2, attn, up in self.ups:
+            x = block1(torch.cat((x, skips.pop()), dim=1), t)
+            x = block2(torch.cat((x, skips.pop()), dim=1), t)
+            x = attn(x)
+            x = up(x)
+
+        x = self.final_res_block(torch.cat((x, r), dim=1), t)
+        x = self.final_conv(x)
+        return x[..., :h, :w]
+
+
+def _reflect_pad(x: Tensor, pad_w: int, pad_h: int) -> Tensor:
+    """Reflect-pad on the right and bottom; falls back to repeated reflection for tiny inputs."""
+    h, w = x.shape[-2:]
+    if pad_w < w and pad_h < h:
+        return F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
+    # Reflection needs pad < size; pad in steps for inputs smaller than the multiple.
+    while pad_w or pad_h:
+        sw = min(pad_w, x.shape[-1] - 1)
+        sh = min(pad_h, x.shape[-2] - 1)
+        if sw == 0 and sh == 0:  # a 1-pixel dimension: replicate instead
+            return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+        x = F.pad(x, (0, sw, 0, sh), mode="reflect")
+        pad_w -= sw
+        pad_h -= sh
+    return x
+
+
+def count_parameters(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())

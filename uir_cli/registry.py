@@ -1,0 +1,212 @@
+"""Named weights: the shipped ``weights.toml`` plus the user's imported weights.
+
+No torch here: ``uir weights list`` and TAB completion read this module only.
+
+- The shipped registry is ``weights.toml`` (top of the repository, packaged as
+  ``uir_cli/weights.toml``).
+- The user's registry is ``registry.json`` in the user's data directory:
+  ``$UIR_HOME``, else ``$XDG_DATA_HOME/uir``, else ``~/.local/share/uir``.
+  ``uir weights import`` writes there; a user entry shadows a shipped one of the
+  same name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import RegistryError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SHIPPED_REGISTRY = PACKAGE_DIR / "weights.toml"
+PACKAGE_DATA = PACKAGE_DIR / "data"
+
+# The four published variants: (dim, dim_mults) and U-Net parameter counts (spec section 4).
+VARIANTS: dict[str, tuple[int, tuple[int, ...]]] = {
+    "diffuir-t": (32, (1, 1, 1, 1)),
+    "diffuir-s": (32, (1, 2, 2, 4)),
+    "diffuir-b": (64, (1, 2, 2, 4)),
+    "diffuir-l": (64, (1, 2, 4, 8)),
+}
+VARIANT_PARAMS = {"diffuir-t": 886_435, "diffuir-s": 3_268_643, "diffuir-b": 12_406_851, "diffuir-l": 36_261_187}
+CUSTOM = "custom"
+
+
+def variant_id(dim: int, dim_mults: tuple[int, ...] | list[int]) -> str:
+    """'diffuir-t' .. 'diffuir-l' for a published shape, else 'custom'."""
+    key = (int(dim), tuple(int(m) for m in dim_mults))
+    for name, shape in VARIANTS.items():
+        if shape == key:
+            return name
+    return CUSTOM
+
+
+def parse_variant(text: str) -> str:
+    """Accept 'T', 't', 'diffuir-t', 'DiffUIR-T' and return 'diffuir-t'."""
+    t = text.strip().lower()
+    if not t.startswith("diffuir-"):
+        t = "diffuir-" + t
+    if t not in VARIANTS:
+        raise RegistryError(f"unknown variant {text!r}", hint="choose T, S, B or L")
+    return t
+
+
+def data_dir() -> Path:
+    """The user's data directory for uir (weights and registry.json)."""
+    if os.environ.get("UIR_HOME"):
+        return Path(os.environ["UIR_HOME"]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).expanduser() / "uir"
+
+
+@dataclass(frozen=True)
+class WeightsEntry:
+    """One named set of weights."""
+
+    name: str
+    variant: str
+    dim: int
+    dim_mults: tuple[int, ...]
+    steps: int = 3
+    file: str = ""  # shipped: relative to uir_cli/data; user: absolute path
+    page: str = ""  # where a person downloads it by hand
+    filename: str = ""  # the file name on that page
+    sha256: str = ""
+    source: str = ""
+    license: str = ""
+    description: str = ""
+    origin: str = "shipped"  # "shipped" or "user"
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def path(self) -> Path | None:
+        """Where the file is on this machine, or None when it must be downloaded first."""
+        if not self.file:
+            return None
+        p = Path(self.file)
+        if not p.is_absolute():
+            p = PACKAGE_DATA / p
+        return p
+
+    def is_available(self) -> bool:
+        p = self.path()
+        return p is not None and p.is_file()
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["dim_mults"] = list(self.dim_mults)
+        d["path"] = str(self.path()) if self.path() else None
+        d["available"] = self.is_available()
+        d.pop("extra")
+        return d
+
+
+_FIELDS = {"variant", "dim", "dim_mults", "steps", "file", "page", "filename", "sha256", "source", "license", "description"}
+
+
+def _entry_from_mapping(name: str, data: dict, origin: str, where: Path) -> WeightsEntry:
+    unknown = set(data) - _FIELDS
+    if unknown:
+        raise RegistryError(f"entry {name!r} has unknown fields: {', '.join(sorted(unknown))}", path=where)
+    try:
+        dim = int(data["dim"])
+        dim_mults = tuple(int(m) for m in data["dim_mults"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RegistryError(f"entry {name!r} needs integer dim and dim_mults ({exc})", path=where) from None
+    variant = variant_id(dim, dim_mults)
+    if data.get("variant") and str(data["variant"]) != variant:
+        raise RegistryError(f"entry {name!r} says variant {data['variant']!r} but dim/dim_mults make {variant!r}", path=where)
+    return WeightsEntry(
+        name=name,
+        variant=variant,
+        dim=dim,
+        dim_mults=dim_mults,
+        steps=int(data.get("steps", 3)),
+        file=str(data.get("file", "")),
+        page=str(data.get("page", "")),
+        filename=str(data.get("filename", "")),
+        sha256=str(data.get("sha256", "")).lower(),
+        source=str(data.get("source", "")),
+        license=str(data.get("license", "")),
+        description=str(data.get("description", "")),
+        origin=origin,
+    )
+
+
+@dataclass(frozen=True)
+class Registry:
+    entries: dict[str, WeightsEntry]
+    default: str
+
+    def get(self, name: str) -> WeightsEntry:
+        try:
+            return self.entries[name]
+        except KeyError:
+            known = ", ".join(sorted(self.entries)) or "none"
+            raise RegistryError(f"no weights named {name!r}", hint=f"known: {known}; see `uir weights list`") from None
+
+    def default_entry(self) -> WeightsEntry:
+        if not self.default:
+            raise RegistryError(
+                "no default weights are set in weights.toml",
+                hint="pass --weights FILE or --model NAME",
+            )
+        return self.get(self.default)
+
+
+def _load_shipped(path: Path) -> tuple[dict[str, WeightsEntry], str]:
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise RegistryError("the shipped weights registry is missing", path=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RegistryError(f"not valid TOML: {exc}", path=path) from None
+    entries = {n: _entry_from_mapping(n, d, "shipped", path) for n, d in data.get("weights", {}).items()}
+    default = str(data.get("default", ""))
+    if default and default not in entries:
+        raise RegistryError(f"default {default!r} is not an entry", path=path)
+    return entries, default
+
+
+def user_registry_path() -> Path:
+    return data_dir() / "registry.json"
+
+
+def _load_user(path: Path) -> dict[str, WeightsEntry]:
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RegistryError(f"cannot read the user registry ({exc})", path=path) from None
+    return {n: _entry_from_mapping(n, d, "user", path) for n, d in data.get("weights", {}).items()}
+
+
+def load_registry(shipped: Path = SHIPPED_REGISTRY) -> Registry:
+    entries, default = _load_shipped(shipped)
+    entries.update(_load_user(user_registry_path()))
+    return Registry(entries=entries, default=default)
+
+
+def add_user_entry(entry: WeightsEntry) -> Path:
+    """Add or replace ``entry`` in the user's registry.json (written atomically)."""
+    path = user_registry_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    current = {}
+    if path.is_file():
+        current = json.loads(path.read_text(encoding="utf-8")).get("weights", {})
+    record = {k: v for k, v in asdict(entry).items() if k in _FIELDS}
+    record["dim_mults"] = list(entry.dim_mults)
+    current[entry.name] = record
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"weights": current}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
