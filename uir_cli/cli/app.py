@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 import typer
 
 from .. import __version__
 from . import restore, weights
+
+class Shell(str, Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
 
 app = typer.Typer(
     name="uir",
@@ -14,6 +22,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
+    add_completion=False,  # `uir completion SHELL` prints static scripts instead (no Python at TAB time)
 )
 
 
@@ -31,6 +40,15 @@ def root(
 
 
 app.command("restore", no_args_is_help=True)(restore.restore)
+
+
+@app.command("completion")
+def completion(shell: Shell = typer.Argument(..., help="bash, zsh or fish.")) -> None:
+    """Print the TAB-completion script for a shell (see the README to install it)."""
+    from .completion import script_for
+
+    typer.echo(script_for(shell.value), nl=False)
+
 app.add_typer(weights.app, name="weights")
 
 

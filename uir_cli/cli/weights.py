@@ -27,9 +27,14 @@ def complete_weight_names(incomplete: str) -> list[str]:
 @handle_errors
 def list_weights(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    names: Annotated[bool, typer.Option("--names", help="Print the names only, one a line (for scripts).")] = False,
 ) -> None:
     """List the named weights: shipped, downloadable and imported."""
     reg = load_registry()
+    if names:
+        for name in reg.entries:
+            typer.echo(name)
+        return
     rows = [e.to_json() | {"default": e.name == reg.default} for e in reg.entries.values()]
     if as_json:
         out.print_json(json.dumps(rows))

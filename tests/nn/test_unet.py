@@ -1,0 +1,68 @@
+import json
+
+import pytest
+import torch
+
+from tests.conftest import SPEC_STATE_DICT, need_shared
+from uir_cli.nn.unet import DiffUIRNet, UNetConfig, count_parameters, standardize_weight
+from uir_cli.registry import VARIANT_PARAMS, VARIANTS
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_parameter_counts_match_the_spec_table(variant):
+    dim, mults = VARIANTS[variant]
+    with torch.device("meta"):
+        net = DiffUIRNet(UNetConfig(dim, mults))
+    expected = {"diffuir-t": 886_435, "diffuir-s": 3_268_643, "diffuir-b": 12_406_851, "diffuir-l": 36_261_187}
+    assert count_parameters(net) == expected[variant] == VARIANT_PARAMS[variant]
+
+
+def test_keys_and_shapes_match_the_published_state_dicts():
+    spec = json.loads(need_shared(SPEC_STATE_DICT).read_text())
+    letter = {"T": "diffuir-t", "S": "diffuir-s", "B": "diffuir-b", "L": "diffuir-l"}
+    for key, entry in spec.items():
+        dim, mults = VARIANTS[letter[key]]
+        assert (dim, list(mults)) == (entry["dim"], entry["dim_mults"])
+        with torch.device("meta"):
+            ours = {f"model.unet0.{k}": list(v.shape) for k, v in DiffUIRNet(UNetConfig(dim, mults)).state_dict().items()}
+        theirs = {k: v for k, v in entry["state_dict"].items() if k.startswith("model.")}
+        assert ours == theirs, key
+
+
+@pytest.mark.parametrize("size", [(1, 1), (5, 3), (17, 33), (40, 24)])
+def test_any_size_in_gives_the_same_size_out(size):
+    torch.manual_seed(0)
+    net = DiffUIRNet(UNetConfig(8, (1, 2, 2))).freeze()
+    x = torch.randn(2, 3, *size)
+    out = net(x, x, torch.tensor([10.0, 500.0]))
+    assert out.shape == (2, 3, *size)
+    assert torch.isfinite(out).all()
+
+
+def test_freeze_gives_the_same_output_as_standardising_every_call():
+    torch.manual_seed(0)
+    net = DiffUIRNet(UNetConfig(16, (1, 2))).eval()
+    x = torch.randn(1, 3, 24, 20)
+    with torch.no_grad():
+        before = net(x, -x, torch.tensor(900.0))
+        net.freeze()
+        after = net(x, -x, torch.tensor(900.0))
+    assert torch.equal(before, after)
+    assert not any(p.requires_grad for p in net.parameters())
+    assert not any("frozen" in k for k in net.state_dict()), "frozen weights must stay out of checkpoints"
+    net.unfreeze()
+    assert all(p.requires_grad for p in net.parameters())
+
+
+def test_weight_standardisation_is_per_output_channel():
+    w = torch.randn(4, 3, 3, 3) * 5 + 2
+    s = standardize_weight(w)
+    assert torch.allclose(s.mean(dim=(1, 2, 3)), torch.zeros(4), atol=1e-5)
+    assert torch.allclose(s.var(dim=(1, 2, 3), unbiased=False), torch.ones(4), atol=1e-3)
+
+
+def test_bad_configs_are_refused():
+    with pytest.raises(ValueError):
+        UNetConfig(12, (1, 2))  # not a multiple of the 8 GroupNorm groups
+    with pytest.raises(ValueError):
+        UNetConfig(32, ())

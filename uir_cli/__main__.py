@@ -1,0 +1,3 @@
+from uir_cli.cli.app import main
+
+main()
