@@ -1,0 +1,93 @@
+"""Snow: opaque flakes of several sizes in depth layers, streaked by the wind.
+
+Physical model. Flakes are small, nearly white, partly opaque particles. Seen
+through a lens they form layers by distance: far flakes are many, tiny, faint
+and sharp; near flakes are few, large, and blurred because they are out of
+focus. During the exposure every flake moves along the same wind direction,
+the nearer ones farther across the frame, so each is stamped as a soft capsule
+(a disc of its radius swept along a segment of its motion length). Layers are
+composited far to near as coverage, I <- I (1 - alpha) + c alpha, with c the
+flakes' near-white colour; a faint whitening veil stands for the flakes too
+small to resolve.
+
+Random ranges (pixel sizes for a short side <= 512 px, growing with larger
+images), spanning Snow100K-S (small, sparse) to Snow100K-L (large, dense):
+
+- layers: 2, 3 or 4, from far (index 0) to near
+- density: log-uniform in [0.002, 0.015] flakes per pixel in the farthest
+  layer, falling to a tenth of that in the nearest
+- radius: 0.4 px in the farthest layer up to ``max_radius`` uniform in
+  [1.5, 5] px in the nearest; edge blur from 0.5 px up to half the radius
+- wind: angle normal(0, 25) degrees from vertical, clipped to [-60, 60];
+  motion length of the nearest layer uniform in [0, 14] px, scaled by nearness
+- opacity: peak of the nearest flakes uniform in [0.7, 1.0] (farthest 0.6 of
+  that), each flake's own opacity uniform in [0.4, 1] of its layer's
+- colour: grey uniform in [0.88, 1.0]
+- veil: 0 half the time, else uniform in [0, 0.1]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._common import as_rgb, finish, geometry_scale, log_uniform, segment_kernel, sparse_seeds, stamp
+
+
+@dataclass(frozen=True)
+class SnowParams:
+    """The random draw behind one snowy image (sizes in pixels of that image)."""
+
+    layers: int
+    density: float
+    max_radius: float
+    wind_angle: float
+    streak: float
+    opacity: float
+    colour: float
+    veil: float
+
+
+def sample_params(rng: np.random.Generator, height: int, width: int) -> SnowParams:
+    """Draw snow parameters for an image of ``height`` x ``width`` pixels."""
+    s = geometry_scale(height, width)
+    layers = int(rng.integers(2, 5))
+    density = log_uniform(rng, 0.002, 0.015)
+    max_radius = float(rng.uniform(1.5, 5.0)) * s
+    wind_angle = float(np.clip(rng.normal(0.0, 25.0), -60.0, 60.0))
+    streak = float(rng.uniform(0.0, 14.0)) * s
+    opacity = float(rng.uniform(0.7, 1.0))
+    colour = float(rng.uniform(0.88, 1.0))
+    veil = 0.0 if rng.random() < 0.5 else float(rng.uniform(0.0, 0.1))
+    return SnowParams(layers, density, max_radius, wind_angle, streak, opacity, colour, veil)
+
+
+def flake_layer(rng: np.random.Generator, height: int, width: int, p: SnowParams, index: int) -> np.ndarray:
+    """Coverage alpha (height, width) float32 in [0, 1] of layer ``index`` (0 = farthest)."""
+    z = index / (p.layers - 1)  # nearness in [0, 1]
+    radius = 0.4 + (p.max_radius - 0.4) * z ** 1.5
+    softness = 0.5 + 0.5 * radius * z
+    kernel = segment_kernel(p.streak * (0.15 + 0.85 * z), p.wind_angle, radius, softness)
+    pad = kernel.shape[0] // 2
+    peak = p.opacity * (0.6 + 0.4 * z)
+    seeds = sparse_seeds(rng, height + 2 * pad, width + 2 * pad, p.density * 0.1 ** z, 0.4 * peak, peak)
+    return np.clip(stamp(seeds, kernel), 0.0, 1.0)
+
+
+def render(clean: np.ndarray, p: SnowParams, rng: np.random.Generator) -> np.ndarray:
+    """Snow on ``clean`` (H, W, 3) float in [0, 1] with parameters ``p``; float32 (H, W, 3) in [0, 1]."""
+    out = as_rgb(clean)
+    h, w = out.shape[:2]
+    if p.veil > 0.0:
+        out = out * (1.0 - p.veil) + p.veil * p.colour
+    for index in range(p.layers):
+        alpha = flake_layer(rng, h, w, p, index)[..., None]
+        out = out * (1.0 - alpha) + p.colour * alpha
+    return finish(out)
+
+
+def snow(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random snow on ``clean`` (H, W, 3) float32 in [0, 1]; returns float32 (H, W, 3) in [0, 1]."""
+    clean = as_rgb(clean)
+    return render(clean, sample_params(rng, clean.shape[0], clean.shape[1]), rng)
