@@ -8,6 +8,7 @@ import typer
 
 from .. import __version__
 from . import restore, weights
+from . import degrade
 
 class Shell(str, Enum):
     bash = "bash"
@@ -40,6 +41,7 @@ def root(
 
 
 app.command("restore", no_args_is_help=True)(restore.restore)
+app.command("degrade", no_args_is_help=True)(degrade.degrade)
 
 
 @app.command("completion")
