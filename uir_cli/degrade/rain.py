@@ -12,8 +12,10 @@ with distance. The sum, lightly blurred, is the rain layer R (peak about
 I = 1 - (1 - J)(1 - R), and the mist of the drops as a faint veil,
 I <- (1 - v) I + v a, with v = ``veil``, a a light grey.
 
-Random ranges (pixel sizes for a short side <= 512 px, growing with larger
-images), chosen to span Rain100L (sparse, thin) to Rain100H (dense, thick):
+Random ranges (for a short side <= 512 px; on larger images, taken as the
+same scene at a higher resolution, sizes grow by s = short side / 512 and
+densities shrink by s^2), chosen to span Rain100L (sparse, thin streaks) to
+Rain100H (dense, thick ones):
 
 - density: log-uniform in [0.0015, 0.012] drops per pixel
 - length: uniform in [12, 48] px
@@ -52,7 +54,7 @@ class RainParams:
 def sample_params(rng: np.random.Generator, height: int, width: int) -> RainParams:
     """Draw rain parameters for an image of ``height`` x ``width`` pixels."""
     s = geometry_scale(height, width)
-    density = log_uniform(rng, 0.0015, 0.012)
+    density = log_uniform(rng, 0.0015, 0.012) / s ** 2
     length = float(rng.uniform(12.0, 48.0)) * s
     angle = float(np.clip(rng.normal(0.0, 12.0), -40.0, 40.0))
     half_width = float(rng.uniform(0.0, 0.7)) * s

@@ -10,8 +10,10 @@ composited far to near as coverage, I <- I (1 - alpha) + c alpha, with c the
 flakes' near-white colour; a faint whitening veil stands for the flakes too
 small to resolve.
 
-Random ranges (pixel sizes for a short side <= 512 px, growing with larger
-images), spanning Snow100K-S (small, sparse) to Snow100K-L (large, dense):
+Random ranges (for a short side <= 512 px; on larger images, taken as the
+same scene at a higher resolution, sizes grow by s = short side / 512 and
+densities shrink by s^2), spanning Snow100K-S (small, sparse flakes) to
+Snow100K-L (large, dense ones):
 
 - layers: 2, 3 or 4, from far (index 0) to near
 - density: log-uniform in [0.002, 0.015] flakes per pixel in the farthest
@@ -53,7 +55,7 @@ def sample_params(rng: np.random.Generator, height: int, width: int) -> SnowPara
     """Draw snow parameters for an image of ``height`` x ``width`` pixels."""
     s = geometry_scale(height, width)
     layers = int(rng.integers(2, 5))
-    density = log_uniform(rng, 0.002, 0.015)
+    density = log_uniform(rng, 0.002, 0.015) / s ** 2
     max_radius = float(rng.uniform(1.5, 5.0)) * s
     wind_angle = float(np.clip(rng.normal(0.0, 25.0), -60.0, 60.0))
     streak = float(rng.uniform(0.0, 14.0)) * s
