@@ -6,13 +6,14 @@ _uir() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$path:$w" in
-            ":completion"|":restore"|":weights"|"weights:import"|"weights:info"|"weights:list"|"weights:verify") path="${path:+$path }$w" ;;
+            ":completion"|":degrade"|":restore"|":weights"|"weights:import"|"weights:info"|"weights:list"|"weights:verify") path="${path:+$path }$w" ;;
         esac
     done
     local opts="" cmds=""
     case "$path" in
-        "") opts="--version --help -h"; cmds="completion restore weights" ;;
+        "") opts="--version --help -h"; cmds="completion degrade restore weights" ;;
         "completion") opts="--help -h"; cmds="" ;;
+        "degrade") opts="--out -o --kind -k --per-image -n --seed --help -h"; cmds="" ;;
         "restore") opts="--out -o --model -m --weights -w --steps --seed --tile --device --precision --help -h"; cmds="" ;;
         "weights") opts="--help -h"; cmds="import info list verify" ;;
         "weights import") opts="--name --which --steps --description --help -h"; cmds="" ;;
@@ -21,6 +22,10 @@ _uir() {
         "weights verify") opts="--json --help -h"; cmds="" ;;
     esac
     case "$path:$prev" in
+        "degrade:--out"|"degrade:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "degrade:--kind"|"degrade:-k") COMPREPLY=($(compgen -W "rain haze snow blur low-light all" -- "$cur")); return ;;
+        "degrade:--per-image"|"degrade:-n") COMPREPLY=(); return ;;
+        "degrade:--seed") COMPREPLY=(); return ;;
         "restore:--out"|"restore:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "restore:--model"|"restore:-m") COMPREPLY=($(compgen -W "$(uir weights list --names 2>/dev/null)" -- "$cur")); return ;;
         "restore:--weights"|"restore:-w") COMPREPLY=($(compgen -f -- "$cur")); return ;;

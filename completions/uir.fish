@@ -6,6 +6,8 @@ function __uir_path
         switch "$path:$t"
             case ':completion'
                 set path 'completion'
+            case ':degrade'
+                set path 'degrade'
             case ':restore'
                 set path 'restore'
             case ':weights'
@@ -24,11 +26,18 @@ function __uir_path
 end
 complete -c uir -f
 complete -c uir -n 'test (__uir_path) = '\'''\''' -a completion -d 'Print the TAB-completion script for a shell (see the README to install it)'
+complete -c uir -n 'test (__uir_path) = '\'''\''' -a degrade -d 'Write synthetic degraded/clean pairs from clean photos, with a manifest of the parameters used'
 complete -c uir -n 'test (__uir_path) = '\'''\''' -a restore -d 'Restore degraded images (rain, haze, snow, blur, low light)'
 complete -c uir -n 'test (__uir_path) = '\'''\''' -a weights -d 'List, inspect, import and verify weights'
 complete -c uir -n 'test (__uir_path) = '\'''\''' -l version -d 'Print the version and exit'
 complete -c uir -n 'test (__uir_path) = '\'''\''' -l help -s h -d 'Show help and exit'
 complete -c uir -n 'test (__uir_path) = '\''completion'\''' -l help -s h -d 'Show help and exit'
+complete -c uir -n 'test (__uir_path) = '\''degrade'\''' -l out -s o -r -F -d 'Output folder: pairs go to OUT/KIND/input and OUT/KIND/target'
+complete -c uir -n 'test (__uir_path) = '\''degrade'\''' -l kind -s k -r -a 'rain haze snow blur low-light all' -d 'The degradation, or all five'
+complete -c uir -n 'test (__uir_path) = '\''degrade'\''' -l per-image -s n -r -d 'Degraded variants per clean image (named NAME_k)'
+complete -c uir -n 'test (__uir_path) = '\''degrade'\''' -l seed -r -d 'Seed; each output'\''s own comes from it, the kind, the file'\''s name and k'
+complete -c uir -n 'test (__uir_path) = '\''degrade'\''' -l help -s h -d 'Show help and exit'
+complete -c uir -n 'test (__uir_path) = '\''degrade'\''' -F
 complete -c uir -n 'test (__uir_path) = '\''restore'\''' -l out -s o -r -F -d 'Output folder'
 complete -c uir -n 'test (__uir_path) = '\''restore'\''' -l model -s m -r -a '(uir weights list --names)' -d 'A registered weights name'
 complete -c uir -n 'test (__uir_path) = '\''restore'\''' -l weights -s w -r -F -d 'A weights file'

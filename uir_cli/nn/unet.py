@@ -20,6 +20,8 @@ from torch import Tensor, nn
 HEADS = 4
 DIM_HEAD = 32
 GROUPS = 8
+# At most this many attention scores at once (32M floats = 128 MiB in float32).
+ATTENTION_CHUNK = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,13 @@ class LinearAttention(nn.Module):
 
 
 class Attention(nn.Module):
-    """Full softmax attention over all positions (used once, at the lowest resolution)."""
+    """Full softmax attention over all positions (used once, at the lowest resolution).
+
+    Computed as the authors do (q scaled by 32 ** -0.5, softmax of q^T k over the
+    keys, times v), in chunks of query rows so the (n x n) score matrix never has
+    more than ``ATTENTION_CHUNK`` elements at once: each row's softmax is
+    independent, so chunking changes nothing but the memory used.
+    """
 
     def __init__(self, dim: int):
         super().__init__()
@@ -182,12 +190,13 @@ class Attention(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         b, _, h, w = x.shape
         n = h * w
-        # (b, heads, n, d): scaled_dot_product_attention scales by d ** -0.5 = 32 ** -0.5,
-        # as the spec says, and uses a memory-efficient kernel where one exists.
-        q, k, v = (t.reshape(b, HEADS, DIM_HEAD, n).transpose(-1, -2) for t in self.to_qkv(x).chunk(3, dim=1))
-        out = F.scaled_dot_product_attention(q, k, v)
-        out = out.transpose(-1, -2).reshape(b, HEADS * DIM_HEAD, h, w)
-        return self.to_out(out)
+        q, k, v = (t.reshape(b, HEADS, DIM_HEAD, n) for t in self.to_qkv(x).chunk(3, dim=1))
+        q_t = (q * DIM_HEAD**-0.5).transpose(-1, -2)  # (b, heads, n, d)
+        v_t = v.transpose(-1, -2)  # (b, heads, n, d)
+        rows = max(1, ATTENTION_CHUNK // (b * HEADS * n))
+        parts = [torch.matmul(torch.matmul(q_t[:, :, i : i + rows], k).softmax(dim=-1), v_t) for i in range(0, n, rows)]
+        out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=2)  # (b, heads, n, d)
+        return self.to_out(out.transpose(-1, -2).reshape(b, HEADS * DIM_HEAD, h, w))
 
 
 class SinusoidalPosEmb(nn.Module):

@@ -1,0 +1,120 @@
+"""Overlapping tiles and their blending weights.
+
+A :class:`TilePlan` cuts an H x W image into equal tiles that overlap by at
+least ``overlap`` pixels.  The grid is chosen first (the fewest tiles no larger
+than the limit), then the tile size that covers the image with it, so little
+work is wasted on overlap.  Each tile's prediction is weighted by a window that
+is 1 in its interior and falls smoothly to near 0 across the overlap with a
+neighbour (never at the image border); the blended result is
+sum(w * pred) / sum(w), so no seam shows.
+
+Tiles know nothing of the network; the network's only requirement is that a
+tile is a multiple of ``multiple`` pixels when it is smaller than the image.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class Box:
+    """A tile's place in the image: rows y0:y1, columns x0:x1."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.y1 - self.y0, self.x1 - self.x0)
+
+
+def plan_axis(length: int, max_tile: int, overlap: int, multiple: int) -> list[tuple[int, int]]:
+    """Segments (start, end) covering [0, length): equal sizes, neighbours overlapping >= overlap.
+
+    One segment when ``max_tile`` is 0 or not smaller than ``length``.
+    """
+    if max_tile <= 0 or length <= max_tile:
+        return [(0, length)]
+    overlap = max(0, min(overlap, max_tile // 2))
+    stride = max(1, max_tile - overlap)
+    count = max(2, math.ceil((length - overlap) / stride))
+    # The smallest size that covers the axis with `count` tiles overlapping by `overlap`.
+    size = math.ceil((length + (count - 1) * overlap) / count)
+    size = min(length, math.ceil(size / multiple) * multiple)
+    # Spread the starts evenly; the last tile ends exactly at the border.
+    starts = [round(i * (length - size) / (count - 1)) for i in range(count)]
+    return [(s, s + size) for s in starts]
+
+
+def _ramp(n: int, device=None) -> Tensor:
+    """n weights rising smoothly from near 0 to near 1 (raised cosine, never exactly 0)."""
+    i = torch.arange(n, dtype=torch.float32, device=device)
+    return 0.5 - 0.5 * torch.cos(math.pi * (i + 0.5) / n)
+
+
+def _axis_weights(segments: list[tuple[int, int]], k: int, device=None) -> Tensor:
+    start, end = segments[k]
+    w = torch.ones(end - start, dtype=torch.float32, device=device)
+    if k > 0:  # ramp up across the overlap with the previous tile
+        n = segments[k - 1][1] - start
+        if n > 0:
+            w[:n] = torch.minimum(w[:n], _ramp(n, device))
+    if k < len(segments) - 1:  # ramp down across the overlap with the next tile
+        n = end - segments[k + 1][0]
+        if n > 0:
+            w[-n:] = torch.minimum(w[-n:], _ramp(n, device).flip(0))
+    return w
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    height: int
+    width: int
+    rows: tuple[tuple[int, int], ...]
+    cols: tuple[tuple[int, int], ...]
+
+    @property
+    def boxes(self) -> list[Box]:
+        return [Box(y0, y1, x0, x1) for (y0, y1) in self.rows for (x0, x1) in self.cols]
+
+    @property
+    def count(self) -> int:
+        return len(self.rows) * len(self.cols)
+
+    @property
+    def tile_shape(self) -> tuple[int, int]:
+        return (self.rows[0][1] - self.rows[0][0], self.cols[0][1] - self.cols[0][0])
+
+    @property
+    def whole(self) -> bool:
+        return self.count == 1
+
+    @property
+    def computed_pixels(self) -> int:
+        th, tw = self.tile_shape
+        return th * tw * self.count
+
+    def window(self, index: int, device=None) -> Tensor:
+        """The blending weights of tile ``index`` (in :attr:`boxes` order): (th, tw) float32."""
+        r, c = divmod(index, len(self.cols))
+        return _axis_weights(list(self.rows), r, device)[:, None] * _axis_weights(list(self.cols), c, device)[None, :]
+
+
+def plan_tiles(height: int, width: int, tile: int, overlap: int = 32, multiple: int = 16) -> TilePlan:
+    """Plan tiles of at most ``tile`` x ``tile`` pixels (0: the whole image as one tile)."""
+    if tile and tile < multiple:
+        raise ValueError(f"tile size {tile} is smaller than the network's size multiple {multiple}")
+    tile = (tile // multiple) * multiple if tile else 0
+    return TilePlan(
+        height,
+        width,
+        tuple(plan_axis(height, tile, overlap, multiple)),
+        tuple(plan_axis(width, tile, overlap, multiple)),
+    )
