@@ -50,16 +50,24 @@ class Sampler:
         d_last = float(self.schedule.d_bar[-1])
         return (1.0 - d_last) * x_in + START_NOISE_STD * noise.to(x_in.device, x_in.dtype)
 
-    def step(self, k: int, x: Tensor, x_in: Tensor, pred_res: Tensor) -> Tensor:
-        """One reverse step from pair k = (t, t_next); ``pred_res`` already clamped to [-1, 1]."""
+    def step(self, k: int, x: Tensor, x_in: Tensor, pred_res: Tensor, *, inplace: bool = False) -> Tensor:
+        """One reverse step from pair k = (t, t_next); ``pred_res`` already clamped to [-1, 1].
+
+        With ``inplace`` the result may be written into ``x`` or ``pred_res``
+        (whichever is returned), saving two image-sized temporaries.
+        """
         t, t_next = self.pairs[k]
         if t_next < 0:
             # The last step: x0_hat = clamp(x_in - pred_res).
+            if inplace:
+                return pred_res.neg_().add_(x_in).clamp_(-1.0, 1.0)
             return (x_in - pred_res).clamp_(-1.0, 1.0)
         a, d = self.schedule.a_bar, self.schedule.d_bar
         da = float(a[t] - a[t_next])
         dd = float(d[t] - d[t_next])
         # x_{t_next} = x_t - (a_bar[t] - a_bar[t_next]) * pred_res + (d_bar[t] - d_bar[t_next]) * x_in
+        if inplace:
+            return x.add_(pred_res, alpha=-da).add_(x_in, alpha=dd)
         return x - da * pred_res + dd * x_in
 
 

@@ -21,5 +21,29 @@ def equalize_histogram(rgb: np.ndarray) -> np.ndarray:
     return out.astype(np.float32) / 255.0
 
 
-def needs_equalization(task: str) -> bool:
-    return task == "low-light"
+# --task auto treats an image as low light when its mean luminance is below this.
+DARK_MEAN_LUMA = 0.2
+
+
+def mean_luma(rgb: np.ndarray) -> float:
+    """Mean Rec. 601 luma of (H, W, 3) float [0, 1] RGB (subsampled for speed)."""
+    step = max(1, int((rgb.shape[0] * rgb.shape[1] / 250_000) ** 0.5))
+    s = rgb[::step, ::step]
+    return float((0.299 * s[..., 0] + 0.587 * s[..., 1] + 0.114 * s[..., 2]).mean())
+
+
+def resolve_task(rgb: np.ndarray, task: str) -> str:
+    """The task an input is treated as: ``auto`` becomes ``low-light`` for dark images, else ``auto``."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
+    if task == "auto" and mean_luma(rgb) < DARK_MEAN_LUMA:
+        return "low-light"
+    return task
+
+
+def prepare_input(rgb: np.ndarray, task: str) -> tuple[np.ndarray, str]:
+    """(the model's input, the task applied): low light is histogram-equalised, the rest unchanged."""
+    applied = resolve_task(rgb, task)
+    if applied == "low-light":
+        return equalize_histogram(rgb), applied
+    return rgb, applied

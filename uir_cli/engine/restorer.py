@@ -17,11 +17,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..diffusion.sampler import Sampler, starting_noise
+from ..diffusion.sampler import Sampler
 from ..diffusion.schedule import Schedule
 from ..errors import UsageError
 from ..nn.unet import DiffUIRNet
 from .device import Placement, device_name, placement
+from .memory import max_tile_pixels
+from .preprocess import prepare_input
+from .tiled import ImageJob, restore_jobs
+from .tiling import TilePlan, plan_tiles, plan_tiles_by_area
 from .weights import LoadedWeights, load_weights
 
 
@@ -67,43 +71,64 @@ class Restorer:
         return torch.autocast(self.device.type, dtype=dtype)
 
     @torch.inference_mode()
-    def predict(self, x_t: Tensor, x_in: Tensor, time: Tensor) -> Tensor:
-        """The network's residual prediction, float32, clamped to [-1, 1].
+    def predict_checked(self, x_t: Tensor, x_in: Tensor, time: Tensor) -> tuple[Tensor, list[bool]]:
+        """The network's residual prediction, float32, clamped to [-1, 1], and which samples were redone.
 
         Inputs (B, 3, h, w) float32 on the device.  At reduced precision a
-        result that is not finite is recomputed in float32.
+        sample whose result is not finite is recomputed in float32.
         """
         with self._autocast(self.place.dtype):
             out = self.net(x_t, x_in, time).float()
-        if self.place.dtype != torch.float32 and not torch.isfinite(out).all():
-            self.fallbacks += 1
-            out = self.net(x_t, x_in, time).float()
-        return out.clamp_(-1.0, 1.0)
+        redone = [False] * out.shape[0]
+        if self.place.dtype != torch.float32:
+            bad = ~torch.isfinite(out).flatten(1).all(dim=1)
+            if bool(bad.any()):
+                idx = bad.nonzero().flatten()
+                out[idx] = self.net(x_t[idx], x_in[idx], time).float()
+                redone = bad.tolist()
+                self.fallbacks += len(idx)
+        return out.clamp_(-1.0, 1.0), redone
+
+    def predict(self, x_t: Tensor, x_in: Tensor, time: Tensor) -> Tensor:
+        return self.predict_checked(x_t, x_in, time)[0]
+
+    def plan(self, height: int, width: int, *, tile: int | None = None, overlap: int = 32) -> TilePlan:
+        """Tiles for an image: ``tile`` None = automatic (whole when it fits), 0 = whole, else max side."""
+        multiple = self.info.size_multiple
+        if tile is None:
+            limit = max_tile_pixels(self.net.config, self.place.precision, self.device, image_pixels=height * width)
+            return plan_tiles_by_area(height, width, limit, overlap, multiple)
+        return plan_tiles(height, width, tile, overlap, multiple)
 
     @torch.inference_mode()
-    def restore_tensor(self, lq: Tensor, *, seed: int = 0, steps: int | None = None, noise: Tensor | None = None) -> Tensor:
-        """Restore one image, whole.
+    def restore_tensor(self, lq: Tensor, *, seed: int = 0, steps: int | None = None, noise: Tensor | None = None,
+                       tile: int | None = 0, overlap: int = 32, batch_size: int = 1) -> Tensor:
+        """Restore one image.
 
-        ``lq``: (1, 3, H, W) float in [0, 1], any device.  ``noise``: eps of
-        shape (1, 3, H, W); by default drawn from ``seed`` for the whole image.
+        - ``lq``: (1, 3, H, W) float in [0, 1], any device.
+        - ``noise``: eps of shape (1, 3, H, W); by default drawn from ``seed`` for the whole image.
+        - ``tile``: 0 runs the whole image, N tiles of at most N x N, None chooses by memory.
         Returns (1, 3, H, W) float32 in [0, 1] on the CPU.
         """
         if lq.ndim != 4 or lq.shape[:2] != (1, 3):
             raise UsageError(f"expected a (1, 3, H, W) tensor, got {tuple(lq.shape)}")
         h, w = lq.shape[-2:]
-        eps = starting_noise(h, w, seed) if noise is None else noise
-        x_in = (lq.to(self.device, torch.float32) * 2.0 - 1.0)
-        sampler = self.sampler(steps)
-        x = sampler.start(x_in, eps.to(self.device))
-        for k in range(sampler.steps):
-            pred_res = self.predict(x, x_in, sampler.time_input(k).to(self.device))
-            x = sampler.step(k, x, x_in, pred_res)
-        return ((x + 1.0) * 0.5).clamp_(0.0, 1.0).cpu()
+        job = ImageJob(
+            key=0,
+            x_in=lq[0].to(self.device, torch.float32) * 2.0 - 1.0,
+            plan=self.plan(h, w, tile=tile, overlap=overlap),
+            seed=seed,
+            noise=None if noise is None else noise.reshape(3, h, w),
+        )
+        restore_jobs(self, [job], steps=steps or self.steps, batch_size=batch_size)
+        return job.result()[None]
 
-    def restore_array(self, rgb: np.ndarray, *, seed: int = 0, steps: int | None = None) -> np.ndarray:
-        """(H, W, 3) float32 [0, 1] in, the same out."""
+    def restore_array(self, rgb: np.ndarray, *, seed: int = 0, steps: int | None = None, task: str = "auto",
+                      tile: int | None = 0) -> np.ndarray:
+        """(H, W, 3) float32 [0, 1] in, the same out; ``task='low-light'`` equalises the input first."""
+        rgb, _ = prepare_input(rgb, task)
         lq = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
-        return self.restore_tensor(lq, seed=seed, steps=steps)[0].permute(1, 2, 0).numpy()
+        return self.restore_tensor(lq, seed=seed, steps=steps, tile=tile)[0].permute(1, 2, 0).numpy()
 
 
 def load_restorer(weights: str | Path | LoadedWeights, *, device: str = "auto", precision: str = "auto",

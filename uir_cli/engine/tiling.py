@@ -35,22 +35,27 @@ class Box:
         return (self.y1 - self.y0, self.x1 - self.x0)
 
 
-def plan_axis(length: int, max_tile: int, overlap: int, multiple: int) -> list[tuple[int, int]]:
-    """Segments (start, end) covering [0, length): equal sizes, neighbours overlapping >= overlap.
+def segments(length: int, count: int, overlap: int, multiple: int) -> list[tuple[int, int]]:
+    """``count`` equal segments (start, end) covering [0, length), neighbours overlapping >= overlap.
 
-    One segment when ``max_tile`` is 0 or not smaller than ``length``.
+    The size is the smallest multiple of ``multiple`` that covers the axis; the
+    starts are spread evenly and the last segment ends at the border.
     """
+    if count <= 1:
+        return [(0, length)]
+    size = math.ceil((length + (count - 1) * overlap) / count)
+    size = min(length, math.ceil(size / multiple) * multiple)
+    starts = [round(i * (length - size) / (count - 1)) for i in range(count)]
+    return [(s, s + size) for s in starts]
+
+
+def plan_axis(length: int, max_tile: int, overlap: int, multiple: int) -> list[tuple[int, int]]:
+    """The fewest segments of at most ``max_tile`` (0: one segment) covering the axis."""
     if max_tile <= 0 or length <= max_tile:
         return [(0, length)]
     overlap = max(0, min(overlap, max_tile // 2))
-    stride = max(1, max_tile - overlap)
-    count = max(2, math.ceil((length - overlap) / stride))
-    # The smallest size that covers the axis with `count` tiles overlapping by `overlap`.
-    size = math.ceil((length + (count - 1) * overlap) / count)
-    size = min(length, math.ceil(size / multiple) * multiple)
-    # Spread the starts evenly; the last tile ends exactly at the border.
-    starts = [round(i * (length - size) / (count - 1)) for i in range(count)]
-    return [(s, s + size) for s in starts]
+    count = max(2, math.ceil((length - overlap) / max(1, max_tile - overlap)))
+    return segments(length, count, overlap, multiple)
 
 
 def _ramp(n: int, device=None) -> Tensor:
@@ -105,6 +110,36 @@ class TilePlan:
         """The blending weights of tile ``index`` (in :attr:`boxes` order): (th, tw) float32."""
         r, c = divmod(index, len(self.cols))
         return _axis_weights(list(self.rows), r, device)[:, None] * _axis_weights(list(self.cols), c, device)[None, :]
+
+
+def plan_tiles_by_area(height: int, width: int, max_pixels: int, overlap: int = 32, multiple: int = 16) -> TilePlan:
+    """Tiles of at most ``max_pixels`` each (any aspect), wasting the least work on overlap.
+
+    Among the grids whose tiles fit, picks the one that computes the fewest
+    pixels in all (ties: fewer tiles), so a 1000 x 1000 image under a 0.6 MP
+    limit becomes 1 x 2 tiles of 1000 x 528, not 2 x 2 squares.
+    """
+    if height * width <= max_pixels:
+        return TilePlan(height, width, ((0, height),), ((0, width),))
+    best = None
+    max_count = 256
+    for nr in range(1, min(max_count, height // multiple + 1) + 1):
+        rows = segments(height, nr, overlap, multiple)
+        th = rows[0][1] - rows[0][0]
+        for nc in range(1, min(max_count, width // multiple + 1) + 1):
+            cols = segments(width, nc, overlap, multiple)
+            tw = cols[0][1] - cols[0][0]
+            if th * tw > max_pixels:
+                continue
+            key = (nr * nc * th * tw, nr * nc)
+            if best is None or key < best[0]:
+                best = (key, rows, cols)
+            break  # more columns only add work for this row count
+    if best is None:  # even the smallest tiles are too big: fall back to minimum-size squares
+        side = max(multiple, int(max_pixels**0.5) // multiple * multiple)
+        return plan_tiles(height, width, side, overlap, multiple)
+    _, rows, cols = best
+    return TilePlan(height, width, tuple(rows), tuple(cols))
 
 
 def plan_tiles(height: int, width: int, tile: int, overlap: int = 32, multiple: int = 16) -> TilePlan:

@@ -1,0 +1,74 @@
+"""How much memory the network needs, and the tiles that fit.
+
+Activation memory grows with the pixels of a batch of tiles.  Measured on the
+CPU in float32 (peak resident memory of one forward pass, minus the model):
+about 2.6 KB per pixel for DiffUIR-T, 3.4 KB for -L, dominated by the
+full-resolution levels.  The estimate below is a fit of those figures plus a
+10% margin; half precision needs about 0.6 of it.
+
+On the CPU the budget also leaves room for the image's own state (the
+sampler's x, the blended prediction and its weights, the input: about 40
+bytes per pixel), so that a 24 MP image stays under 3 GiB in all.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from ..nn.unet import UNetConfig
+
+GiB = 1 << 30
+CPU_TOTAL_CAP = int(2.75 * GiB)  # the whole process, for the default tiles
+CPU_OVERHEAD = GiB // 2  # interpreter, libraries, model, decode and encode buffers
+CPU_BUDGET_SHARE = 0.4  # of the memory available now
+GPU_BUDGET_SHARE = 0.6  # of the device's free memory
+STATE_BYTES_PER_PIXEL = 40
+MIN_TILE_PIXELS = 128 * 128
+
+
+def bytes_per_pixel(config: UNetConfig, precision: str) -> float:
+    """Peak activation bytes per input pixel of one forward pass (with a 10% margin)."""
+    fp32 = 1900.0 + 24.0 * config.dim
+    scale = 1.0 if precision == "fp32" else 0.6  # autocast keeps some tensors in float32
+    return 1.1 * fp32 * scale
+
+
+def _available_ram() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 8 * GiB
+
+
+def memory_budget(device: torch.device, image_pixels: int = 0) -> int:
+    """Bytes the network's activations may use on ``device`` for an image of ``image_pixels``."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free * GPU_BUDGET_SHARE)
+    share = int(_available_ram() * CPU_BUDGET_SHARE)
+    if device.type == "mps":
+        return min(share, 8 * GiB)
+    room = CPU_TOTAL_CAP - CPU_OVERHEAD - STATE_BYTES_PER_PIXEL * image_pixels
+    return max(MIN_TILE_PIXELS * 4096, min(share, room))
+
+
+def max_tile_pixels(config: UNetConfig, precision: str, device: torch.device, *, image_pixels: int = 0, batch: int = 1) -> int:
+    """The most pixels one tile may have so that ``batch`` tiles fit the budget."""
+    budget = memory_budget(device, image_pixels)
+    return max(MIN_TILE_PIXELS, int(budget / (bytes_per_pixel(config, precision) * max(1, batch))))
+
+
+def auto_batch(tile_pixels: int, config: UNetConfig, precision: str, device: torch.device, cap: int = 16) -> int:
+    """How many tiles of ``tile_pixels`` to run at once: 1 on the CPU, as many as fit elsewhere."""
+    if device.type == "cpu":
+        return 1  # a bigger batch gives no speed on the CPU, only memory
+    return max(1, min(cap, max_tile_pixels(config, precision, device) // max(1, tile_pixels)))
