@@ -9,6 +9,7 @@ import typer
 from .. import __version__
 from . import restore, weights
 from . import degrade
+from . import train
 
 class Shell(str, Enum):
     bash = "bash"
@@ -42,6 +43,7 @@ def root(
 
 app.command("restore", no_args_is_help=True)(restore.restore)
 app.command("degrade", no_args_is_help=True)(degrade.degrade)
+app.command("train", no_args_is_help=True)(train.train)
 
 
 @app.command("completion")

@@ -1,0 +1,200 @@
+"""`uir train`: train or fine-tune DiffUIR on paired folders and/or clean photos.
+
+Progress goes to stderr: a live bar on a terminal, one plain line every
+--log-every steps otherwise (nohup, cron, CI).  Nothing here imports torch at
+module level; the training package loads when the command runs.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .console import err, handle_errors, is_interactive
+
+_DATA = "Data"
+_MODEL = "Model"
+_RECIPE = "Recipe (defaults: the authors')"
+_RUN = "Run"
+
+
+@handle_errors
+def train(
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder: checkpoints, logs, plots, config.toml.", show_default=False)] = None,
+    data: Annotated[Optional[list[str]], typer.Option("--data", help="Paired data DIR or DIR:TASK (repeatable): DIR/{input,target} and similar, the authors' training layout, or a benchmark layout.", rich_help_panel=_DATA, show_default=False)] = None,
+    synthetic: Annotated[Optional[list[str]], typer.Option("--synthetic", help="A folder of clean photos, degraded on the fly (repeatable).", rich_help_panel=_DATA, show_default=False)] = None,
+    tasks: Annotated[Optional[str], typer.Option("--tasks", help="Tasks to train, comma-separated \\[default: every task the data has; all five for --synthetic].", rich_help_panel=_DATA, show_default=False)] = None,
+    mix: Annotated[Optional[str], typer.Option("--mix", help="Share of each task in a batch \\[default: haze:4,low-light:1,rain:2,snow:2,blur:1].", rich_help_panel=_DATA, show_default=False)] = None,
+    val: Annotated[Optional[list[str]], typer.Option("--val", help="Held-out pairs DIR or DIR:TASK for validation (repeatable).", rich_help_panel=_DATA, show_default=False)] = None,
+    val_synthetic: Annotated[Optional[list[str]], typer.Option("--val-synthetic", help="Held-out clean photos for validation crops (repeatable).", rich_help_panel=_DATA, show_default=False)] = None,
+    variant: Annotated[Optional[str], typer.Option("--variant", help="T, S, B or L \\[default: T, or the shape of --init].", rich_help_panel=_MODEL, show_default=False)] = None,
+    dim: Annotated[Optional[int], typer.Option("--dim", help="Base width (a multiple of 8), instead of a variant's.", rich_help_panel=_MODEL, show_default=False)] = None,
+    dim_mults: Annotated[Optional[str], typer.Option("--dim-mults", help="Width multipliers per level, e.g. 1,2,2,4.", rich_help_panel=_MODEL, show_default=False)] = None,
+    init: Annotated[Optional[Path], typer.Option("--init", help="Start from these weights (any file `uir restore` loads; EMA weights preferred).", rich_help_panel=_MODEL, show_default=False)] = None,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Optimiser steps to reach \\[default: 300000].", rich_help_panel=_RECIPE, show_default=False)] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Crops per micro-batch \\[default: 10].", rich_help_panel=_RECIPE, show_default=False)] = None,
+    crop: Annotated[Optional[int], typer.Option("--crop", help="Crop size in pixels \\[default: 256].", rich_help_panel=_RECIPE, show_default=False)] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Adam learning rate, betas (0.9, 0.99) \\[default: 8e-5].", rich_help_panel=_RECIPE, show_default=False)] = None,
+    accumulate: Annotated[Optional[int], typer.Option("--accumulate", help="Micro-batches per optimiser step \\[default: 2].", rich_help_panel=_RECIPE, show_default=False)] = None,
+    ema_decay: Annotated[Optional[float], typer.Option("--ema-decay", help="EMA decay, reached after a warm-up \\[default: 0.995].", rich_help_panel=_RECIPE, show_default=False)] = None,
+    ema_every: Annotated[Optional[int], typer.Option("--ema-every", help="Update the EMA every N steps \\[default: 10].", rich_help_panel=_RECIPE, show_default=False)] = None,
+    ema_after: Annotated[Optional[int], typer.Option("--ema-after", help="Copy the weights (no averaging) for the first N steps \\[default: 100].", rich_help_panel=_RECIPE, show_default=False)] = None,
+    t_sampling: Annotated[Optional[str], typer.Option("--t-sampling", help="uniform: t ~ U{0..999} (the authors'); inference: t near the 3-step sampler's timesteps (learns faster on short runs).", rich_help_panel=_RECIPE, show_default=False)] = None,
+    precision: Annotated[Optional[str], typer.Option("--precision", help="auto (bf16 on recent GPUs, fp32 on the CPU), fp32, bf16 (autocast) or fp16 (autocast + GradScaler).", rich_help_panel=_RECIPE, show_default=False)] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of the initial weights and the whole data stream \\[default: 0].", rich_help_panel=_RECIPE, show_default=False)] = None,
+    val_every: Annotated[Optional[int], typer.Option("--val-every", help="Validate every N steps \\[default: 1000].", rich_help_panel=_RUN, show_default=False)] = None,
+    val_count: Annotated[Optional[int], typer.Option("--val-count", help="Validation crops per task \\[default: 8].", rich_help_panel=_RUN, show_default=False)] = None,
+    val_size: Annotated[Optional[int], typer.Option("--val-size", help="Validation crop size \\[default: 128].", rich_help_panel=_RUN, show_default=False)] = None,
+    save_every: Annotated[Optional[int], typer.Option("--save-every", help="Write model-STEP.pt, model-last.pt and ema.safetensors every N steps \\[default: 1000].", rich_help_panel=_RUN, show_default=False)] = None,
+    log_every: Annotated[Optional[int], typer.Option("--log-every", help="Without a terminal, print a line every N steps \\[default: 50].", rich_help_panel=_RUN, show_default=False)] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out exactly where model-last.pt left it.", rich_help_panel=_RUN)] = False,
+    device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps \\[default: auto].", rich_help_panel=_RUN, show_default=False)] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Data loading processes \\[default: 0 on 2 cores or fewer, else min(4, cores - 1)].", rich_help_panel=_RUN, show_default=False)] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="A TOML file with any of these options (long names as keys); the command line wins.", rich_help_panel=_RUN, show_default=False)] = None,
+) -> None:
+    """Train or fine-tune DiffUIR (the authors' recipe by default).
+
+    Every option can also come from --config FILE.toml; the resolved
+    configuration is saved as RUN_DIR/config.toml.  Under torchrun each
+    process trains on its own shard:
+    torchrun --nproc_per_node N $(which uir) train ...
+    """
+    from ..errors import UsageError
+    from ..training.config import resolve_config
+
+    if out is None and config is None:
+        raise UsageError("--out is required: the folder for checkpoints, logs and plots")
+    cfg = resolve_config(
+        config_file=config,
+        resume_dir=out if resume else None,
+        out=str(out) if out is not None else None,
+        data=data, synthetic=synthetic, tasks=tasks, mix=mix, val=val, val_synthetic=val_synthetic,
+        variant=variant, dim=dim, dim_mults=dim_mults, init=str(init) if init is not None else None,
+        steps=steps, batch_size=batch_size, crop=crop, lr=lr, accumulate=accumulate, ema_decay=ema_decay,
+        ema_every=ema_every, ema_after=ema_after, t_sampling=t_sampling, precision=precision, seed=seed,
+        val_every=val_every, val_count=val_count, val_size=val_size, save_every=save_every, log_every=log_every,
+        device=device, workers=workers,
+    )  # fmt: skip
+    from ..training.trainer import train as run_training
+
+    with _Display(cfg.log_every, live=is_interactive()) as display:
+        finished = run_training(cfg, progress=display, resume=resume)
+    if finished.interrupted:
+        err.print(f"stopped at step {finished.step}; continue with: uir train --out {cfg.out} --resume", style="yellow")
+        raise typer.Exit(130)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class _Display:
+    """Renders the trainer's events on stderr: a rich bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, log_every: int, *, live: bool):
+        self.log_every = log_every
+        self.live = live
+        self.progress = None
+        self.task = None
+        self.window: list[tuple[int, float]] = []  # (step, elapsed) of recent steps, for the rate
+        self.last_val = ""
+        self.loss_avg: float | None = None
+
+    def __enter__(self) -> "_Display":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def _print(self, text: str, **kw) -> None:
+        (self.progress.console if self.progress is not None else err).print(text, highlight=False, **kw)
+
+    def __call__(self, event) -> None:
+        from ..training import events
+
+        handler = {
+            events.RunStarted: self._started,
+            events.StepDone: self._step,
+            events.Validated: self._validated,
+            events.Saved: self._saved,
+            events.Warned: lambda e: self._print(f"[yellow]warning:[/] {e.message}"),
+            events.RunFinished: self._finished,
+        }.get(type(event))
+        if handler is not None:
+            handler(event)
+
+    def _started(self, e) -> None:
+        mults = ",".join(map(str, e.dim_mults))
+        head = "resuming" if e.start_step else "training"
+        self._print(
+            f"{head} {e.variant} (dim {e.dim}, dim_mults {mults}; {e.parameters:,} parameters) on {e.device} "
+            f"({e.device_name}), {e.precision}, {e.world} process{'es' if e.world > 1 else ''}, {e.workers} loader workers"
+        )
+        self._print(f"  steps {e.start_step} -> {e.total_steps}, {e.batch_size} crops of {e.crop}px x {e.accumulate} "
+                    f"per step; validation: {e.val_crops} crops; run folder {e.run_dir}")
+        for t in e.tasks:
+            parts = [f"{t.pairs} pairs"] if t.pairs else []
+            parts += [f"{t.photos} photos (synthetic)"] if t.photos else []
+            self._print(f"  {t.task:<9} {t.share:>4.0%} of each batch: {' + '.join(parts)}")
+        for note in e.notes:
+            self._print(f"  [dim]{note}[/]")
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self.progress = Progress(
+                TextColumn("step"), MofNCompleteColumn(), BarColumn(),
+                TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                console=err, transient=False,
+            )  # fmt: skip
+            self.progress.start()
+            self.task = self.progress.add_task("train", total=e.total_steps, completed=e.start_step, loss="-", rate="")
+
+    def _rate(self, step: int, elapsed: float) -> float | None:
+        self.window.append((step, elapsed))
+        self.window = self.window[-50:]
+        (s0, t0), (s1, t1) = self.window[0], self.window[-1]
+        return (t1 - t0) / (s1 - s0) if s1 > s0 and t1 > t0 else None
+
+    def _step(self, e) -> None:
+        self.loss_avg = e.loss if self.loss_avg is None else 0.98 * self.loss_avg + 0.02 * e.loss
+        per_step = self._rate(e.step, e.elapsed)
+        rate = "" if per_step is None else (f"{per_step:.2f} s/step" if per_step >= 1 else f"{1 / per_step:.1f} steps/s")
+        if self.progress is not None:
+            self.progress.update(self.task, completed=e.step, loss=f"{e.loss:.4f} (avg {self.loss_avg:.4f})", rate=rate)
+            return
+        if e.step % self.log_every == 0 or e.step == e.total:
+            eta = f", eta {_duration(per_step * (e.total - e.step))}" if per_step else ""
+            self._print(f"step {e.step}/{e.total}  loss {e.loss:.4f} (avg {self.loss_avg:.4f})  {rate}  "
+                        f"elapsed {_duration(e.elapsed)}{eta}  {time.strftime('%H:%M:%S')}")
+
+    def _validated(self, e) -> None:
+        parts = [f"{s.task} {s.psnr_out:.2f} dB / {s.ssim_out:.3f} (input {s.psnr_in:.2f} / {s.ssim_in:.3f})" for s in e.scores]
+        self._print(f"val @ {e.step} ({e.seconds:.0f}s): " + "; ".join(parts))
+
+    def _saved(self, e) -> None:
+        self._print(f"[dim]saved {', '.join(p.name for p in e.paths)}[/]")
+
+    def _finished(self, e) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+        loss = f", last loss {e.last_loss:.4f}" if e.last_loss is not None else ""
+        self._print(f"finished at step {e.step}/{e.total} in {_duration(e.elapsed)}{loss}")
+        if e.checkpoint is not None:
+            self._print(f"  checkpoint (authors' format): {e.checkpoint}")
+        if e.ema_weights is not None:
+            self._print(f"  EMA weights: {e.ema_weights}  ->  uir restore --weights {e.ema_weights} IMAGE --out DIR")
+        for plot in e.plots:
+            self._print(f"  plot: {plot}")
+
+
+if __name__ == "__main__":  # `python -m uir_cli.cli.train ...`, e.g. under torchrun -m
+    typer.run(train)

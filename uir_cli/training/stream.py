@@ -1,0 +1,301 @@
+"""The stream of training crops: a pure function of (seed, sample index).
+
+Sample ``g`` of the global stream is made from nothing but ``g`` and the
+seed, so a resumed run (which knows only its step counter), any number of
+loader workers, and any rank of a distributed run all see exactly the same
+crops:
+
+- its task: slot ``g mod P`` of a fixed pattern that interleaves the tasks in
+  the mix's proportions (P = sum of the weights; the authors' mix haze 4,
+  low light 1, rain 2, snow 2, blur 1 puts exactly that mix in every batch of 10);
+- its image: the k-th draw of that task walks the task's images in a
+  permutation seeded by (seed, task, epoch), epoch by epoch;
+- its crop, flip and synthetic degradation: numpy's generator seeded with (seed, g).
+
+Micro-batch ``u`` of rank ``r`` in a world of ``W`` holds samples
+``(u * W + r) * B ... + B - 1``: ranks take turns over one global stream.
+
+Images are decoded once per worker and kept (as uint8) in a cache bounded in
+bytes; clean photos for synthetic data are downscaled so their short side is at
+most ``max_side``.  An image that cannot be read is skipped (its path and the
+reason travel with the batch so the trainer warns once) and the draw moves on
+to the next image of the permutation, deterministically.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from ..errors import DatasetError, UirError
+
+TASK_IDS = {"haze": 0, "low-light": 1, "rain": 2, "snow": 3, "blur": 4}
+_PERM_SALT = 7_1771  # keeps permutation seeds apart from sample seeds
+
+
+@dataclass(frozen=True)
+class Item:
+    """One training image: the clean ``gt`` path, and the degraded ``lq`` path (None: synthesise)."""
+
+    gt: str
+    lq: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskPool:
+    """All images of one task."""
+
+    task: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """What the stream draws from, and how (see the module docstring)."""
+
+    pools: tuple[TaskPool, ...]
+    weights: tuple[int, ...]
+    crop: int
+    seed: int
+    max_side: int = 1024
+    cache_bytes: int = 1 << 30
+
+
+@dataclass
+class TrainBatch:
+    """One micro-batch.
+
+    - ``lq``: (B, 3, C, C) float32 in [0, 1], the degraded input the network sees
+      (histogram-equalised for low light);
+    - ``gt``: (B, 3, C, C) float32 in [0, 1], the clean target;
+    - ``tasks``: (B,) int64 task ids (:data:`TASK_IDS`);
+    - ``skipped``: 'path: reason' for each image that could not be used.
+    """
+
+    lq: torch.Tensor
+    gt: torch.Tensor
+    tasks: torch.Tensor
+    skipped: tuple[str, ...]
+
+    def pin_memory(self) -> "TrainBatch":
+        return TrainBatch(self.lq.pin_memory(), self.gt.pin_memory(), self.tasks.pin_memory(), self.skipped)
+
+
+def mix_pattern(weights: tuple[int, ...]) -> tuple[int, ...]:
+    """Pool indices in an evenly interleaved cycle of length sum(weights) (smooth weighted round robin).
+
+    >>> mix_pattern((4, 1, 2, 2, 1))
+    (0, 2, 3, 0, 1, 4, 0, 2, 3, 0)
+    """
+    total = sum(weights)
+    current = [0] * len(weights)
+    out = []
+    for _ in range(total):
+        current = [c + w for c, w in zip(current, weights)]
+        pick = max(range(len(weights)), key=lambda i: (current[i], -i))
+        current[pick] -= total
+        out.append(pick)
+    return tuple(out)
+
+
+class ImageCache:
+    """Decoded images as uint8 (H, W, 3), least recently used dropped beyond ``max_bytes``."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, path: str, max_side: int) -> np.ndarray:
+        key = (path, max_side)
+        hit = self._items.get(key)
+        if hit is not None:
+            self._items.move_to_end(key)
+            return hit
+        img = _decode(path, max_side)
+        self._items[key] = img
+        self._bytes += img.nbytes
+        while self._bytes > self.max_bytes and len(self._items) > 1:
+            _, old = self._items.popitem(last=False)
+            self._bytes -= old.nbytes
+        return img
+
+
+def _decode(path: str, max_side: int) -> np.ndarray:
+    """(H, W, 3) uint8 RGB; short side reduced to ``max_side`` (0: never)."""
+    import cv2
+
+    from ..engine.imageio import read_image
+
+    rgb = read_image(path).rgb
+    img = np.floor(rgb * 255.0 + 0.5).astype(np.uint8)
+    h, w = img.shape[:2]
+    if max_side and min(h, w) > max_side:
+        scale = max_side / min(h, w)
+        img = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    return img
+
+
+def _fit(img: np.ndarray, crop: int) -> np.ndarray:
+    """Upscale (bicubic) so the short side is at least ``crop``, as the authors do for small images."""
+    import cv2
+
+    h, w = img.shape[:2]
+    if min(h, w) >= crop:
+        return img
+    scale = crop / min(h, w)
+    size = (max(crop, int(np.ceil(w * scale))), max(crop, int(np.ceil(h * scale))))
+    return cv2.resize(img, size, interpolation=cv2.INTER_CUBIC)
+
+
+class TrainStream(Dataset):
+    """Map-style dataset: ``stream[g]`` is sample g, a tuple (lq, gt, task id, skipped)."""
+
+    def __init__(self, spec: StreamSpec):
+        if not spec.pools or any(not p.items for p in spec.pools):
+            raise DatasetError("no training images")
+        self.spec = spec
+        self.pattern = mix_pattern(spec.weights)
+        occurrence = []
+        seen = [0] * len(spec.pools)
+        for pool in self.pattern:
+            occurrence.append(seen[pool])
+            seen[pool] += 1
+        self.occurrence = tuple(occurrence)
+        self._perms: dict[int, tuple[int, np.ndarray]] = {}
+        self._bad: dict[str, str] = {}
+        self.cache = ImageCache(spec.cache_bytes)
+
+    def __len__(self) -> int:  # an endless stream; the sampler decides which indices to read
+        return 2**62
+
+    def _permutation(self, pool: int, epoch: int) -> np.ndarray:
+        cached = self._perms.get(pool)
+        if cached is not None and cached[0] == epoch:
+            return cached[1]
+        n = len(self.spec.pools[pool].items)
+        perm = np.random.default_rng([self.spec.seed, _PERM_SALT, pool, epoch]).permutation(n)
+        self._perms[pool] = (epoch, perm)
+        return perm
+
+    def locate(self, g: int) -> tuple[int, int, int]:
+        """(pool index, epoch, position in that epoch's permutation) of sample ``g``."""
+        period = len(self.pattern)
+        pool = self.pattern[g % period]
+        k = (g // period) * self.spec.weights[pool] + self.occurrence[g % period]
+        epoch, pos = divmod(k, len(self.spec.pools[pool].items))
+        return pool, epoch, pos
+
+    def _load(self, item: Item) -> tuple[np.ndarray, np.ndarray | None]:
+        """(gt, lq or None) as uint8, equal sizes; raises UirError/OSError/ValueError when unusable."""
+        if item.lq is None:
+            return self.cache.get(item.gt, self.spec.max_side), None
+        gt = self.cache.get(item.gt, 0)
+        lq = self.cache.get(item.lq, 0)
+        if gt.shape != lq.shape:
+            raise ValueError(f"input is {lq.shape[1]}x{lq.shape[0]} but its target {item.gt} is {gt.shape[1]}x{gt.shape[0]}")
+        return gt, lq
+
+    def __getitem__(self, g: int):
+        pool_i, epoch, pos = self.locate(int(g))
+        pool = self.spec.pools[pool_i]
+        skipped: list[str] = []
+        n = len(pool.items)
+        for attempt in range(n):
+            p = pos + attempt
+            item = pool.items[int(self._permutation(pool_i, epoch + p // n)[p % n])]
+            key = item.lq or item.gt
+            if key in self._bad:
+                continue
+            try:
+                gt, lq = self._load(item)
+                break
+            except (UirError, OSError, ValueError) as exc:
+                reason = exc.one_line() if isinstance(exc, UirError) else f"{key}: {exc}"
+                self._bad[key] = reason
+                skipped.append(reason)
+        else:
+            raise DatasetError(f"none of the {n} {pool.task} images could be read", hint="; ".join(self._bad.values())[:300])
+        rng = np.random.default_rng([self.spec.seed, int(g)])
+        lq_crop, gt_crop = self._crop(gt, lq, pool.task, rng)
+        return (torch.from_numpy(lq_crop).permute(2, 0, 1), torch.from_numpy(gt_crop).permute(2, 0, 1),
+                TASK_IDS[pool.task], tuple(skipped))
+
+    def _crop(self, gt: np.ndarray, lq: np.ndarray | None, task: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Random crop and horizontal flip; synthesise lq for photos; equalise low light."""
+        from ..engine.preprocess import equalize_histogram
+
+        c = self.spec.crop
+        gt = _fit(gt, c)
+        lq = _fit(lq, c) if lq is not None else None
+        h, w = gt.shape[:2]
+        y = int(rng.integers(0, h - c + 1))
+        x = int(rng.integers(0, w - c + 1))
+        flip = bool(rng.integers(0, 2))
+        gt_crop = gt[y : y + c, x : x + c].astype(np.float32) / 255.0
+        if flip:
+            gt_crop = gt_crop[:, ::-1]
+        gt_crop = np.ascontiguousarray(gt_crop)
+        if lq is None:
+            from ..degrade import degrade
+
+            lq_crop = np.clip(degrade(gt_crop, task, rng), 0.0, 1.0).astype(np.float32)
+        else:
+            lq_crop = lq[y : y + c, x : x + c].astype(np.float32) / 255.0
+            if flip:
+                lq_crop = lq_crop[:, ::-1]
+        if task == "low-light":
+            lq_crop = equalize_histogram(lq_crop)
+        return np.ascontiguousarray(lq_crop, dtype=np.float32), gt_crop
+
+
+def collate(samples: list) -> TrainBatch:
+    """Stack samples from :class:`TrainStream` into a :class:`TrainBatch`."""
+    lq = torch.stack([s[0] for s in samples])
+    gt = torch.stack([s[1] for s in samples])
+    tasks = torch.tensor([s[2] for s in samples], dtype=torch.int64)
+    skipped = tuple(r for s in samples for r in s[3])
+    return TrainBatch(lq, gt, tasks, skipped)
+
+
+class MicroBatches(Sampler):
+    """Endless lists of sample indices: micro-batch u of this rank is (u * world + rank) * B + 0..B-1."""
+
+    def __init__(self, batch_size: int, *, start: int = 0, rank: int = 0, world: int = 1):
+        self.batch_size, self.start, self.rank, self.world = batch_size, start, rank, world
+
+    def __iter__(self) -> Iterator[list[int]]:
+        u = self.start
+        while True:
+            base = (u * self.world + self.rank) * self.batch_size
+            yield list(range(base, base + self.batch_size))
+            u += 1
+
+
+def _worker_init(_: int) -> None:
+    import signal
+
+    import cv2
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the trainer, which then stops the workers
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+
+def make_loader(stream: TrainStream, batch_size: int, *, start_micro: int, rank: int, world: int, workers: int,
+                pin: bool) -> torch.utils.data.DataLoader:
+    """A DataLoader yielding :class:`TrainBatch` from micro-batch ``start_micro`` on, in order."""
+    extra = {"persistent_workers": True, "prefetch_factor": 4, "worker_init_fn": _worker_init} if workers > 0 else {}
+    return torch.utils.data.DataLoader(
+        stream,
+        batch_sampler=MicroBatches(batch_size, start=start_micro, rank=rank, world=world),
+        num_workers=workers,
+        collate_fn=collate,
+        pin_memory=pin,
+        **extra,
+    )
