@@ -1,43 +1,236 @@
-"""`uir restore`: restore images."""
+"""`uir restore`: restore folders of degraded photos."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from ..errors import UsageError
-from .console import err, handle_errors
+from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError
+from .console import err, handle_errors, is_interactive
 from .weights import complete_weight_names
+
+
+class Task(str, Enum):
+    auto = "auto"
+    rain = "rain"
+    haze = "haze"
+    snow = "snow"
+    blur = "blur"
+    low_light = "low-light"
+
+
+class Precision(str, Enum):
+    auto = "auto"
+    fp32 = "fp32"
+    fp16 = "fp16"
+    bf16 = "bf16"
+
+
+class Format(str, Enum):
+    same = "same"
+    png = "png"
+    jpg = "jpg"
+    webp = "webp"
+    tiff = "tiff"
+
+
+def complete_devices(incomplete: str) -> list[str]:
+    return [d for d in ("auto", "cpu", "cuda", "cuda:0", "cuda:1", "mps") if d.startswith(incomplete)]
+
+
+def parse_tile(text: str) -> int | None:
+    """'auto' -> None, '0' -> 0 (whole images), 'N' -> N."""
+    t = text.strip().lower()
+    if t == "auto":
+        return None
+    if t.isdigit():
+        return int(t)
+    raise UsageError(f"--tile must be auto, 0 or a number of pixels, not {text!r}")
+
+
+def parse_batch(text: str) -> int | None:
+    t = text.strip().lower()
+    if t == "auto":
+        return None
+    if t.isdigit() and int(t) > 0:
+        return int(t)
+    raise UsageError(f"--batch-size must be auto or a positive number, not {text!r}")
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """'K/N' (K from 1 to N) -> (K - 1, N)."""
+    if not text:
+        return (0, 1)
+    try:
+        k, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard must look like K/N (e.g. 2/8), not {text!r}") from None
+    if n < 1 or not 1 <= k <= n:
+        raise UsageError(f"--shard {text}: K must be between 1 and N")
+    return (k - 1, n)
+
+
+def distributed_share() -> tuple[int, int, int]:
+    """(rank, world size, local rank) under torchrun; (0, 1, 0) otherwise."""
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    rank = int(os.environ.get("RANK", "0") or 0)
+    local = int(os.environ.get("LOCAL_RANK", str(rank)) or 0)
+    return rank, world, local
+
+
+def _sigterm_as_interrupt() -> None:
+    """Let `kill` (cron's timeout, a scheduler) end a run as cleanly as Ctrl-C."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (tests)
+        pass
 
 
 @handle_errors
 def restore(
-    inputs: Annotated[list[Path], typer.Argument(help="Image files.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="A registered weights name.", autocompletion=complete_weight_names)] = None,
-    weights: Annotated[Optional[Path], typer.Option("--weights", "-w", help="A weights file.")] = None,
-    steps: Annotated[Optional[int], typer.Option(help="Sampling steps (default: the weights' own, 3).", min=1, max=1000)] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the starting noise.")] = 0,
-    tile: Annotated[str, typer.Option(help="0: whole images.")] = "0",
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
-    precision: Annotated[str, typer.Option(help="auto, fp32, fp16 or bf16.")] = "auto",
+    inputs: Annotated[list[str], typer.Argument(help="Image files, folders (recursed) or glob patterns.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; the input tree is mirrored inside it.", file_okay=False)],
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Registered weights (see `uir weights list`); default: weights.toml's default.", autocompletion=complete_weight_names)] = None,
+    weights: Annotated[Optional[Path], typer.Option("--weights", "-w", help="A weights file: the authors' checkpoint, a state dict or safetensors.", dir_okay=False)] = None,
+    which: Annotated[str, typer.Option(help="Which weights of a training checkpoint: auto (EMA if present), ema or online.")] = "auto",
+    task: Annotated[Task, typer.Option(help="Degradation. low-light equalises the histogram first; auto does so for dark images (mean luma < 0.2) and nothing otherwise.")] = Task.auto,
+    steps: Annotated[Optional[int], typer.Option(help="Sampling steps (default: the weights' own, usually 3).", min=1, max=1000)] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the starting noise (drawn per image, whole).")] = 0,
+    tile: Annotated[str, typer.Option(help="auto: whole images when they fit in memory, else the largest tiles that do; 0: always whole; N: tiles of at most N x N.", autocompletion=lambda incomplete: ["auto", "0", "256", "512", "1024"])] = "auto",
+    tile_overlap: Annotated[int, typer.Option(help="Overlap of neighbouring tiles, blended smoothly.", min=0, max=512)] = 32,
+    batch_size: Annotated[str, typer.Option(help="Tiles per network call: auto (1 on the CPU, as many as fit on a GPU) or N.", autocompletion=lambda incomplete: ["auto", "1", "2", "4", "8", "16"])] = "auto",
+    device: Annotated[str, typer.Option(help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.", autocompletion=complete_devices)] = "auto",
+    precision: Annotated[Precision, typer.Option(help="auto: bf16 (or fp16) on CUDA, fp32 elsewhere. Tiles that come out non-finite are redone in fp32.")] = Precision.auto,
+    format: Annotated[Format, typer.Option("--format", help="Output format; same keeps each input's.")] = Format.same,
+    quality: Annotated[Optional[int], typer.Option(help="JPEG/WebP quality (default 95/90).", min=1, max=100)] = None,
+    suffix: Annotated[str, typer.Option(help="Added to each output's name, e.g. _restored.")] = "",
+    overwrite: Annotated[bool, typer.Option("--overwrite/--skip-existing", help="Redo outputs that exist (default: skip them, before decoding anything).")] = False,
+    report: Annotated[Optional[Path], typer.Option(help="Write a JSON report: every file's status, reason, timings and sizes; the settings; the weights' sha256.", dir_okay=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the summary.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also settings, skipped files and each start.")] = False,
+    shard: Annotated[Optional[str], typer.Option(help="K/N: do only this job's share (K from 1 to N), for job arrays.")] = None,
+    max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (0: no limit).", min=0)] = 200_000_000,
 ) -> None:
-    """Restore degraded images (rain, haze, snow, blur, low light)."""
-    from ..engine.imageio import read_image, write_image
-    from ..engine.restorer import load_restorer
+    """Restore degraded photos (rain, haze, snow, blur, low light) with DiffUIR.
 
+    Exit codes: 0 every input done or skipped; 1 some inputs failed (the others
+    were done); 2 usage error; 3 could not start (weights, device).
+    """
     if model and weights:
         raise UsageError("give --model or --weights, not both")
-    if tile != "0":
-        raise UsageError("only --tile 0 is supported yet")
-    restorer = load_restorer(weights or model or _default_model(), device=device, precision=precision, steps=steps)
-    for path in inputs:
-        img = read_image(path)
-        restored = restorer.restore_array(img.rgb, seed=seed)
-        dest = write_image(out / (path.stem + ".png"), restored)
-        err.print(f"{path} -> {dest}")
+    tile_px = parse_tile(tile)
+    batch = parse_batch(batch_size)
+    shard_index, shard_count = parse_shard(shard)
+    rank, world, local_rank = distributed_share()
+    if world > 1:  # under torchrun: each rank takes its own share and its own GPU
+        shard_index, shard_count = shard_index * world + rank, shard_count * world
+    prefix = f"[rank {rank}] " if world > 1 else ""
+
+    from ..engine.batch import BatchOptions, plan_outputs, run_batch
+    from ..engine.inputs import discover
+    from ..engine.report import Environment, now_iso, write_json
+    from ..engine.restorer import load_restorer
+
+    if device == "auto" and world > 1:
+        import torch
+
+        if torch.cuda.is_available():
+            device = f"cuda:{local_rank % torch.cuda.device_count()}"
+    started = now_iso()
+    t0 = time.perf_counter()
+    restorer = load_restorer(weights or model or _default_model(), device=device, precision=precision.value,
+                             which=which, steps=steps)
+    opts = BatchOptions(
+        out_dir=out, steps=restorer.steps, seed=seed, task=task.value, tile=tile_px, tile_overlap=tile_overlap,
+        batch_size=batch, fmt=format.value, quality=quality, suffix=suffix, overwrite=overwrite,
+        max_pixels=max_pixels or None, shard=(shard_index, shard_count),
+    )
+    if batch is None:
+        from ..engine.memory import auto_batch
+
+        opts = _with_batch(opts, restorer, auto_batch)
+    items, missing = discover(inputs, exclude=[out])
+    todo, known = plan_outputs(items, missing, opts)
+    if verbose:
+        info = restorer.info
+        err.print(f"{prefix}model {info.name} ({info.variant}, sha256 {info.sha256[:12]}…) on {restorer.device_name} "
+                  f"[{restorer.device}, {restorer.place.precision}], {opts.steps} steps, seed {seed}, tile {tile}, "
+                  f"batch {opts.batch_size}", highlight=False, markup=False)
+
+    use_rich = is_interactive() and not quiet and world == 1
+    if use_rich:
+        from .progress import RichRestoreEvents
+
+        events = RichRestoreEvents(len(todo), steps=opts.steps, quiet=quiet, verbose=verbose)
+    else:
+        from .progress import PlainRestoreEvents
+
+        events = PlainRestoreEvents(quiet=quiet, verbose=verbose, prefix=prefix)
+    for r in known:
+        events.finished(r)
+    events.planned(len(todo), sum(r.status == "skipped" for r in known), sum(r.status == "failed" for r in known))
+
+    _sigterm_as_interrupt()
+    results, interrupted = list(known), False
+    done_results: list = []
+    try:
+        done_results = run_batch(restorer, todo, opts, events)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        events.close()
+    results += done_results
+    elapsed = time.perf_counter() - t0
+    summary = _summary(results, elapsed, interrupted, len(todo))
+    err.print(f"{prefix}{summary['line']}", highlight=False, markup=False)
+    if report:
+        if world > 1:
+            report = report.with_name(f"{report.stem}.rank{rank}{report.suffix}")
+        write_json(report, {
+            "command": "restore",
+            "started": started,
+            "finished": now_iso(),
+            "interrupted": interrupted,
+            "settings": {"inputs": inputs, **{k: (str(v) if isinstance(v, Path) else v) for k, v in opts.__dict__.items()}},
+            "model": restorer.info,
+            "environment": Environment.capture(restorer),
+            "summary": {k: v for k, v in summary.items() if k != "line"},
+            "files": results,
+        })
+    if interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    raise typer.Exit(EXIT_SOME_FAILED if summary["failed"] else EXIT_OK)
+
+
+def _with_batch(opts, restorer, auto_batch):
+    from dataclasses import replace
+
+    tile = opts.tile or 512
+    return replace(opts, batch_size=auto_batch(tile * tile, restorer.net.config, restorer.place.precision, restorer.device))
+
+
+def _summary(results, elapsed: float, interrupted: bool, todo: int) -> dict:
+    done = [r for r in results if r.status == "done"]
+    mp = sum(r.megapixels for r in done)
+    model_s = sum(r.model_s for r in done)
+    counts = {s: sum(r.status == s for r in results) for s in ("done", "skipped", "failed")}
+    line = f"{counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed"
+    if interrupted:
+        line += f" (interrupted; {todo - counts['done'] - sum(1 for r in results if r.status != 'done' and r.reason not in ('output exists',))} not started)"
+    line += f" in {elapsed:.1f} s"
+    if mp:
+        line += f"; {mp:.2f} MP restored, {mp / elapsed:.3f} MP/s overall"
+    return {**counts, "megapixels": round(mp, 4), "seconds": round(elapsed, 3), "model_seconds": round(model_s, 3),
+            "megapixels_per_second": round(mp / elapsed, 5) if elapsed else None,
+            "fallback_tiles": sum(r.fallback_tiles for r in done), "line": line}
 
 
 def _default_model() -> str:

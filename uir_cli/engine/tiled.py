@@ -48,6 +48,7 @@ class ImageJob:
     def tile(self, box: Box) -> tuple[Tensor, Tensor]:
         return self.x[:, box.y0 : box.y1, box.x0 : box.x1], self.x_in[:, box.y0 : box.y1, box.x0 : box.x1]
 
+    @torch.inference_mode()
     def result(self) -> Tensor:
         """The restored image, (3, H, W) float32 in [0, 1] on the CPU (frees the state)."""
         out = self.x.add_(1.0).mul_(0.5).clamp_(0.0, 1.0).cpu()
@@ -70,6 +71,7 @@ def _start(job: ImageJob, sampler) -> None:
             job.wsum[:, box.y0 : box.y1, box.x0 : box.x1] += job.plan.window(i, job.x_in.device)
 
 
+@torch.inference_mode()
 def restore_jobs(restorer, jobs: list[ImageJob], *, steps: int, batch_size: int = 1, progress: Progress | None = None) -> None:
     """Run the whole sampler for ``jobs`` together; afterwards ``job.result()`` gives each image."""
     sampler = restorer.sampler(steps)

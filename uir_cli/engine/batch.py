@@ -1,0 +1,356 @@
+"""Restoring a batch of files: decode, restore and encode overlap; every file ends done, skipped or failed.
+
+- Outputs are planned first: the mirrored path, inside the output folder, never
+  over an input, not twice; an existing output is skipped before anything is
+  decoded (unless ``overwrite``).
+- A reader thread claims each output (:mod:`.locks`), decodes the file and
+  prepares the model's input, a few files ahead; the calling thread runs the
+  model on groups of images (tiles of several images share a batch); writer
+  threads encode and write atomically.  Memory stays bounded: at most
+  ``prefetch`` decoded images wait, and at most ``writers`` results.
+- A file that cannot be read, is too large, or cannot be written fails alone
+  with one line; the rest goes on.  Out of device memory, a group is retried
+  with smaller tiles.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from glob import escape as glob_escape
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import ImageError, UirError
+from .imageio import Image, read_image, write_like
+from .inputs import InputItem, Missing, in_shard, inside, output_path
+from .locks import OutputClaim
+from .preprocess import prepare_input
+from .tiled import ImageJob, restore_jobs
+from .tiling import TilePlan
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    out_dir: Path
+    steps: int = 3
+    seed: int = 0
+    task: str = "auto"
+    tile: int | None = None  # None: automatic, 0: whole images, N: tiles of at most N x N
+    tile_overlap: int = 32
+    batch_size: int | None = None  # None: automatic
+    fmt: str = "same"
+    quality: int | None = None
+    suffix: str = ""
+    overwrite: bool = False
+    max_pixels: int | None = None
+    shard: tuple[int, int] = (0, 1)  # (index from 0, count)
+    prefetch: int = 2
+    writers: int = 2
+
+
+@dataclass
+class FileResult:
+    """What happened to one input."""
+
+    input: str
+    output: str | None
+    status: str  # "done", "skipped" or "failed"
+    reason: str = ""
+    task: str | None = None
+    width: int | None = None
+    height: int | None = None
+    tiles: int | None = None
+    fallback_tiles: int = 0
+    decode_s: float = 0.0
+    model_s: float = 0.0
+    encode_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def megapixels(self) -> float:
+        return (self.width or 0) * (self.height or 0) / 1e6
+
+
+class Events:
+    """Progress callbacks; the engine calls them, the CLI renders them. All optional."""
+
+    def planned(self, todo: int, skipped: int, failed: int) -> None: ...
+    def started(self, path: Path, width: int, height: int, tiles: int) -> None: ...
+    def tiles(self, count: int, pixels: int) -> None: ...
+    def finished(self, result: FileResult) -> None: ...
+
+
+@dataclass
+class _Decoded:
+    item: InputItem
+    dest: Path
+    claim: OutputClaim
+    image: Image
+    x_in: torch.Tensor  # (3, H, W) float32 in [-1, 1], CPU
+    width: int
+    height: int
+    task: str
+    plan: TilePlan
+    decode_s: float
+
+
+@dataclass
+class _Done:
+    """A file finished before the model (skipped or failed in the reader)."""
+
+    result: FileResult
+
+
+_END = object()
+
+
+def plan_outputs(items: list[InputItem], missing: list[Missing], opts: BatchOptions) -> tuple[list[tuple[InputItem, Path]], list[FileResult]]:
+    """(inputs to do with their outputs, results already known: failed arguments, skips, clashes)."""
+    known = [FileResult(m.arg, None, "failed", m.reason) for m in missing]
+    dests = {id(it): output_path(it, opts.out_dir, fmt=opts.fmt, suffix=opts.suffix) for it in items}
+    # An input that is another input's output (a previous run's result in the same folder) is not an input.
+    outputs = {d.resolve(): it for it in items for d in [dests[id(it)]]}
+    real = []
+    for item in items:
+        source = outputs.get(item.path.resolve())
+        if source is not None and source is not item:
+            known.append(FileResult(str(item.path), None, "skipped", f"it is the output of {source.path}"))
+        else:
+            real.append(item)
+    inputs = {it.path.resolve() for it in real}
+    taken: dict[Path, str] = {}
+    todo = []
+    index, count = opts.shard
+    for item in real:
+        if not in_shard(item, index, count):
+            continue
+        dest = dests[id(item)]
+        resolved = dest.resolve()
+        if not inside(dest, opts.out_dir):
+            known.append(FileResult(str(item.path), str(dest), "failed", "its output would fall outside --out"))
+        elif resolved in inputs:
+            known.append(FileResult(str(item.path), str(dest), "failed", "its output would overwrite an input (use --suffix or another --out)"))
+        elif resolved in taken:
+            known.append(FileResult(str(item.path), str(dest), "failed", f"same output as {taken[resolved]} (use separate runs or --suffix)"))
+        elif dest.exists() and not opts.overwrite:
+            taken[resolved] = str(item.path)
+            known.append(FileResult(str(item.path), str(dest), "skipped", "output exists"))
+        else:
+            taken[resolved] = str(item.path)
+            todo.append((item, dest))
+    return todo, known
+
+
+def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) float32 [0, 1] -> (3, H, W) float32 [-1, 1]."""
+    return torch.from_numpy(rgb).permute(2, 0, 1).mul(2.0).sub_(1.0).contiguous()
+
+
+class _Reader(threading.Thread):
+    def __init__(self, todo, restorer, opts: BatchOptions, out: queue.Queue, stop: threading.Event):
+        super().__init__(name="uir-reader", daemon=True)
+        self.todo, self.restorer, self.opts, self.out, self.stop = todo, restorer, opts, out, stop
+
+    def _put(self, obj) -> None:
+        while not self.stop.is_set():
+            try:
+                self.out.put(obj, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        if isinstance(obj, _Decoded):
+            obj.claim.release()
+
+    def run(self) -> None:
+        try:
+            for item, dest in self.todo:
+                if self.stop.is_set():
+                    break
+                self._put(self._one(item, dest))
+        finally:
+            self._put(_END)
+
+    def _one(self, item: InputItem, dest: Path):
+        try:
+            return self._decode(item, dest)
+        except Exception as exc:  # noqa: BLE001 - an unforeseen error fails this file, not the batch
+            return _Done(FileResult(str(item.path), str(dest), "failed", f"unexpected error: {type(exc).__name__}: {exc}"))
+
+    def _decode(self, item: InputItem, dest: Path):
+        claim = OutputClaim(dest)
+        try:
+            claimed = claim.acquire()
+        except OSError as exc:
+            return _Done(FileResult(str(item.path), str(dest), "failed", f"cannot create the output folder: {exc.strerror or exc}"))
+        if not claimed:
+            return _Done(FileResult(str(item.path), str(dest), "skipped", "another uir run is working on it"))
+        if dest.exists() and not self.opts.overwrite:  # finished by another run meanwhile
+            claim.release()
+            return _Done(FileResult(str(item.path), str(dest), "skipped", "output exists"))
+        _remove_leftovers(dest)
+        t0 = time.perf_counter()
+        try:
+            image = read_image(item.path, max_pixels=self.opts.max_pixels)
+            h, w = image.height, image.width
+            rgb, task = prepare_input(image.rgb, self.opts.task)
+            x_in = _to_tensor(rgb)
+            image.rgb = rgb = None  # the model's copy is x_in; keep only the metadata
+            plan = self.restorer.plan(h, w, tile=self.opts.tile, overlap=self.opts.tile_overlap)
+        except UirError as exc:
+            claim.release()
+            return _Done(FileResult(str(item.path), str(dest), "failed", exc.message))
+        except MemoryError:
+            claim.release()
+            return _Done(FileResult(str(item.path), str(dest), "failed", "not enough memory to decode it (see --max-pixels)"))
+        except BaseException:
+            claim.release()
+            raise
+        return _Decoded(item, dest, claim, image, x_in, w, h, task, plan, time.perf_counter() - t0)
+
+
+def _remove_leftovers(dest: Path) -> None:
+    """Delete partial files a killed run left for ``dest`` (we hold its claim: nobody writes it now)."""
+    for part in dest.parent.glob(f".{glob_escape(dest.name)}.*.part"):
+        part.unlink(missing_ok=True)
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "out of memory" in str(exc).lower()
+
+
+def run_batch(restorer, todo: list[tuple[InputItem, Path]], opts: BatchOptions, events: Events | None = None,
+              stop: threading.Event | None = None) -> list[FileResult]:
+    """Restore ``todo`` (from :func:`plan_outputs`); returns one result per file, in completion order.
+
+    Ctrl-C (KeyboardInterrupt) or ``stop`` ends the run after the files being
+    written; claims are released and no partial file is left.
+    """
+    events = events or Events()
+    stop = stop or threading.Event()
+    decoded: queue.Queue = queue.Queue(maxsize=max(1, opts.prefetch))
+    reader = _Reader(todo, restorer, opts, decoded, stop)
+    results: list[FileResult] = []
+    lock = threading.Lock()
+    pending: list[Future] = []
+
+    def finish(result: FileResult) -> None:
+        with lock:
+            results.append(result)
+        events.finished(result)
+
+    def write(d: _Decoded, restored: torch.Tensor, base: FileResult) -> None:
+        t0 = time.perf_counter()
+        try:
+            rgb = restored.permute(1, 2, 0).numpy()
+            written = write_like(d.dest, rgb, d.image, quality=opts.quality)
+            base.status, base.warnings = "done", list(d.image.warnings) + list(written.warnings)
+        except UirError as exc:
+            base.status, base.reason = "failed", exc.message
+        finally:
+            d.claim.release()
+        base.encode_s = time.perf_counter() - t0
+        finish(base)
+
+    writers = ThreadPoolExecutor(max_workers=max(1, opts.writers), thread_name_prefix="uir-writer")
+    reader.start()
+    try:
+        ended = False
+        while not ended and not stop.is_set():
+            item = decoded.get()
+            if item is _END:
+                break
+            if isinstance(item, _Done):
+                finish(item.result)
+                continue
+            group = [item]
+            limit = max(1, opts.batch_size or 1)
+            while sum(g.plan.count for g in group) < limit:
+                try:
+                    nxt = decoded.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _END:
+                    ended = True
+                    break
+                if isinstance(nxt, _Done):
+                    finish(nxt.result)
+                else:
+                    group.append(nxt)
+            try:
+                outputs = _restore_group(restorer, group, opts, events)
+            except BaseException:
+                for d in group:
+                    d.claim.release()
+                raise
+            for d, (restored, base) in zip(group, outputs):
+                if restored is None:
+                    d.claim.release()
+                    finish(base)
+                    continue
+                pending[:] = [f for f in pending if not f.done()]
+                while len(pending) >= max(1, opts.writers):  # bound the results waiting to be written
+                    pending[0].result()
+                    pending[:] = [f for f in pending if not f.done()]
+                pending.append(writers.submit(write, d, restored, base))
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        stop.set()
+        writers.shutdown(wait=True)
+        while True:  # release what the reader had claimed but the model never took
+            try:
+                left = decoded.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(left, _Decoded):
+                left.claim.release()
+        reader.join(timeout=5)
+    return results
+
+
+def _restore_group(restorer, group: list[_Decoded], opts: BatchOptions, events: Events) -> list[tuple[torch.Tensor | None, FileResult]]:
+    """Run the model on a group; (restored (3, H, W) in [0, 1] or None, the file's result so far)."""
+    bases = [
+        FileResult(str(d.item.path), str(d.dest), "failed", task=d.task, width=d.width, height=d.height,
+                   tiles=d.plan.count, decode_s=d.decode_s)
+        for d in group
+    ]
+    plans = [d.plan for d in group]
+    for attempt in range(4):
+        jobs = [ImageJob(key=i, x_in=d.x_in.to(restorer.device), plan=plans[i], seed=opts.seed) for i, d in enumerate(group)]
+        for d, job in zip(group, jobs):
+            events.started(d.item.path, d.width, d.height, job.plan.count)
+        t0 = time.perf_counter()
+        try:
+            restore_jobs(restorer, jobs, steps=opts.steps, batch_size=opts.batch_size or 1,
+                         progress=lambda n, px: events.tiles(n, px))
+        except Exception as exc:  # noqa: BLE001 - one bad group must not end the batch
+            del jobs
+            if restorer.device.type == "cuda":
+                torch.cuda.empty_cache()
+            if _is_oom(exc) and attempt < 3:
+                # Out of memory: halve the tiles' area and try again.
+                plans = [restorer.plan_with_limit(p, max(1, p.tile_shape[0] * p.tile_shape[1] // 2), opts.tile_overlap) for p in plans]
+                continue
+            reason = "out of memory, even with small tiles" if _is_oom(exc) else f"the model failed: {str(exc).splitlines()[0][:200]}"
+            for b in bases:
+                b.reason = reason
+            return [(None, b) for b in bases]
+        elapsed = time.perf_counter() - t0
+        total_px = sum(j.pixels for j in jobs) or 1
+        out = []
+        for job, b in zip(jobs, bases):
+            b.model_s = elapsed * job.pixels / total_px
+            b.fallback_tiles = job.fallback_tiles
+            b.tiles = job.plan.count
+            out.append((job.result(), b))
+        return out
+    raise AssertionError("unreachable")

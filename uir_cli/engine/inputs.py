@@ -1,0 +1,148 @@
+"""Finding the inputs of a batch and naming their outputs.
+
+Inputs are files, folders (recursed) or glob patterns.  Each input gets a
+relative path that the output tree mirrors: a file's own name, a file's path
+below the folder given, or below the fixed part of a glob.  Hidden files and
+folders and files that are not images are skipped in folders; the order is a
+natural sort (``img2`` before ``img10``).  Outputs are always inside the
+output folder and never over an input.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .imageio import is_image_path
+
+FORMATS = {"png": ".png", "jpg": ".jpg", "webp": ".webp", "tiff": ".tiff"}
+_DIGITS = re.compile(r"(\d+)")
+_MAGIC = re.compile(r"[*?\[]")
+
+
+def natural_key(text: str) -> list:
+    """Sort key that orders embedded numbers by value: 'img2' < 'img10'."""
+    return [int(p) if p.isdigit() else p.casefold() for p in _DIGITS.split(text)]
+
+
+@dataclass(frozen=True)
+class InputItem:
+    path: Path  # as found (not resolved, for messages)
+    rel: Path  # the relative path the output mirrors
+
+
+@dataclass(frozen=True)
+class Missing:
+    """An input argument that names nothing usable."""
+
+    arg: str
+    reason: str
+
+
+def _hidden(rel: Path) -> bool:
+    return any(part.startswith(".") for part in rel.parts)
+
+
+def _walk_folder(folder: Path, exclude: list[Path]) -> list[InputItem]:
+    items = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        root_path = Path(root)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not _is_excluded(root_path / d, exclude)]
+        for name in files:
+            p = root_path / name
+            if name.startswith(".") or not is_image_path(p):
+                continue
+            items.append(InputItem(p, p.relative_to(folder)))
+    return items
+
+
+def _is_excluded(path: Path, exclude: list[Path]) -> bool:
+    try:
+        resolved = path.resolve()
+    except OSError:
+        return False
+    return any(resolved == e for e in exclude)
+
+
+def _glob_base(pattern: str) -> Path:
+    parts = Path(pattern).parts
+    fixed = []
+    for part in parts:
+        if _MAGIC.search(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
+
+
+def discover(args: list[str | os.PathLike], *, exclude: list[Path] = ()) -> tuple[list[InputItem], list[Missing]]:
+    """Expand ``args`` into input items (natural order within each argument) and the arguments that failed.
+
+    ``exclude``: folders never to descend into (the output folder, when it lies
+    inside an input folder).
+    """
+    exclude = [Path(e).resolve() for e in exclude]
+    items: list[InputItem] = []
+    missing: list[Missing] = []
+    seen: set[Path] = set()
+
+    def add(found: list[InputItem]) -> None:
+        for it in sorted(found, key=lambda i: natural_key(i.rel.as_posix())):
+            key = it.path.resolve()
+            if key not in seen:
+                seen.add(key)
+                items.append(it)
+
+    for arg in args:
+        text = os.fspath(arg)
+        p = Path(text).expanduser()
+        if p.is_dir():
+            found = _walk_folder(p, exclude)
+            if not found:
+                missing.append(Missing(text, "no images in this folder"))
+            add(found)
+        elif p.is_file():
+            add([InputItem(p, Path(p.name))])
+        elif _MAGIC.search(text):
+            base = _glob_base(text)
+            matches = [Path(m) for m in glob.glob(os.path.expanduser(text), recursive=True)]
+            found = [InputItem(m, m.relative_to(base) if m.is_relative_to(base) else Path(m.name))
+                     for m in matches if m.is_file() and is_image_path(m) and not _hidden(m.relative_to(base) if m.is_relative_to(base) else Path(m.name))]
+            if not found:
+                missing.append(Missing(text, "no images match this pattern"))
+            add(found)
+        elif p.exists():
+            missing.append(Missing(text, "not a regular file or folder"))
+        else:
+            missing.append(Missing(text, "no such file or folder"))
+    return items, missing
+
+
+def output_path(item: InputItem, out_dir: Path, *, fmt: str = "same", suffix: str = "") -> Path:
+    """Where ``item``'s result goes: the mirrored relative path, the suffix, the format's extension."""
+    ext = item.path.suffix.lower() if fmt == "same" else FORMATS[fmt]
+    rel = item.rel.with_name(item.rel.stem + suffix + ext)
+    return out_dir / rel
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """True when ``path`` (after resolving links of its existing parents) lies within ``folder``."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
+def in_shard(item: InputItem, index: int, count: int) -> bool:
+    """Whether ``item`` belongs to shard ``index`` (0-based) of ``count``.
+
+    The share is a hash of the relative path, so every shard agrees on it even
+    when the folder changes between their starts.
+    """
+    if count <= 1:
+        return True
+    digest = hashlib.blake2b(item.rel.as_posix().encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % count == index
