@@ -6,15 +6,16 @@ _uir() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$path:$w" in
-            ":completion"|":degrade"|":restore"|":weights"|"weights:import"|"weights:info"|"weights:list"|"weights:verify") path="${path:+$path }$w" ;;
+            ":completion"|":degrade"|":restore"|":train"|":weights"|"weights:import"|"weights:info"|"weights:list"|"weights:verify") path="${path:+$path }$w" ;;
         esac
     done
     local opts="" cmds=""
     case "$path" in
-        "") opts="--version --help -h"; cmds="completion degrade restore weights" ;;
+        "") opts="--version --help -h"; cmds="completion degrade restore train weights" ;;
         "completion") opts="--help -h"; cmds="" ;;
         "degrade") opts="--out -o --kind -k --per-image -n --seed --help -h"; cmds="" ;;
-        "restore") opts="--out -o --model -m --weights -w --steps --seed --tile --device --precision --help -h"; cmds="" ;;
+        "restore") opts="--out -o --model -m --weights -w --which --task --steps --seed --tile --tile-overlap --batch-size --device --precision --format --quality --suffix --overwrite --skip-existing --report --quiet -q --verbose -v --shard --max-pixels --help -h"; cmds="" ;;
+        "train") opts="--out -o --data --synthetic --tasks --mix --val --val-synthetic --variant --dim --dim-mults --init --steps --batch-size --crop --lr --accumulate --ema-decay --ema-every --ema-after --t-sampling --precision --seed --val-every --val-count --val-size --save-every --log-every --resume --device --workers --config --help -h"; cmds="" ;;
         "weights") opts="--help -h"; cmds="import info list verify" ;;
         "weights import") opts="--name --which --steps --description --help -h"; cmds="" ;;
         "weights info") opts="--which --json --help -h"; cmds="" ;;
@@ -26,14 +27,54 @@ _uir() {
         "degrade:--kind"|"degrade:-k") COMPREPLY=($(compgen -W "rain haze snow blur low-light all" -- "$cur")); return ;;
         "degrade:--per-image"|"degrade:-n") COMPREPLY=(); return ;;
         "degrade:--seed") COMPREPLY=(); return ;;
-        "restore:--out"|"restore:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "restore:--out"|"restore:-o") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "restore:--model"|"restore:-m") COMPREPLY=($(compgen -W "$(uir weights list --names 2>/dev/null)" -- "$cur")); return ;;
         "restore:--weights"|"restore:-w") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "restore:--which") COMPREPLY=(); return ;;
+        "restore:--task") COMPREPLY=($(compgen -W "auto rain haze snow blur low-light" -- "$cur")); return ;;
         "restore:--steps") COMPREPLY=(); return ;;
         "restore:--seed") COMPREPLY=(); return ;;
-        "restore:--tile") COMPREPLY=(); return ;;
-        "restore:--device") COMPREPLY=(); return ;;
-        "restore:--precision") COMPREPLY=(); return ;;
+        "restore:--tile") COMPREPLY=($(compgen -W "auto 0 256 512 1024" -- "$cur")); return ;;
+        "restore:--tile-overlap") COMPREPLY=(); return ;;
+        "restore:--batch-size") COMPREPLY=($(compgen -W "auto 1 2 4 8 16" -- "$cur")); return ;;
+        "restore:--device") COMPREPLY=($(compgen -W "auto cpu cuda cuda:0 cuda:1 mps" -- "$cur")); return ;;
+        "restore:--precision") COMPREPLY=($(compgen -W "auto fp32 fp16 bf16" -- "$cur")); return ;;
+        "restore:--format") COMPREPLY=($(compgen -W "same png jpg webp tiff" -- "$cur")); return ;;
+        "restore:--quality") COMPREPLY=(); return ;;
+        "restore:--suffix") COMPREPLY=(); return ;;
+        "restore:--report") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "restore:--shard") COMPREPLY=(); return ;;
+        "restore:--max-pixels") COMPREPLY=(); return ;;
+        "train:--out"|"train:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "train:--data") COMPREPLY=(); return ;;
+        "train:--synthetic") COMPREPLY=(); return ;;
+        "train:--tasks") COMPREPLY=(); return ;;
+        "train:--mix") COMPREPLY=(); return ;;
+        "train:--val") COMPREPLY=(); return ;;
+        "train:--val-synthetic") COMPREPLY=(); return ;;
+        "train:--variant") COMPREPLY=(); return ;;
+        "train:--dim") COMPREPLY=(); return ;;
+        "train:--dim-mults") COMPREPLY=(); return ;;
+        "train:--init") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "train:--steps") COMPREPLY=(); return ;;
+        "train:--batch-size") COMPREPLY=(); return ;;
+        "train:--crop") COMPREPLY=(); return ;;
+        "train:--lr") COMPREPLY=(); return ;;
+        "train:--accumulate") COMPREPLY=(); return ;;
+        "train:--ema-decay") COMPREPLY=(); return ;;
+        "train:--ema-every") COMPREPLY=(); return ;;
+        "train:--ema-after") COMPREPLY=(); return ;;
+        "train:--t-sampling") COMPREPLY=(); return ;;
+        "train:--precision") COMPREPLY=(); return ;;
+        "train:--seed") COMPREPLY=(); return ;;
+        "train:--val-every") COMPREPLY=(); return ;;
+        "train:--val-count") COMPREPLY=(); return ;;
+        "train:--val-size") COMPREPLY=(); return ;;
+        "train:--save-every") COMPREPLY=(); return ;;
+        "train:--log-every") COMPREPLY=(); return ;;
+        "train:--device") COMPREPLY=(); return ;;
+        "train:--workers") COMPREPLY=(); return ;;
+        "train:--config") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "weights import:--name") COMPREPLY=(); return ;;
         "weights import:--which") COMPREPLY=(); return ;;
         "weights import:--steps") COMPREPLY=(); return ;;

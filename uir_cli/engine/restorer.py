@@ -100,6 +100,10 @@ class Restorer:
             return plan_tiles_by_area(height, width, limit, overlap, multiple)
         return plan_tiles(height, width, tile, overlap, multiple)
 
+    def plan_with_limit(self, plan: TilePlan, max_pixels: int, overlap: int = 32) -> TilePlan:
+        """Re-plan an image with tiles of at most ``max_pixels`` (after running out of memory)."""
+        return plan_tiles_by_area(plan.height, plan.width, max_pixels, overlap, self.info.size_multiple)
+
     @torch.inference_mode()
     def restore_tensor(self, lq: Tensor, *, seed: int = 0, steps: int | None = None, noise: Tensor | None = None,
                        tile: int | None = 0, overlap: int = 32, batch_size: int = 1) -> Tensor:
