@@ -58,10 +58,14 @@ def test_low_light_inputs_are_histogram_equalised(photos):
 
 def test_workers_give_the_same_batches_as_the_main_process(photos):
     stream = _stream(photos)
-    plain = make_loader(stream, 4, start_micro=3, rank=0, world=1, workers=0, pin=False)
-    pooled = make_loader(_stream(photos), 4, start_micro=3, rank=0, world=1, workers=2, pin=False)
-    for a, b, _ in zip(plain, pooled, range(3)):
-        assert torch.equal(a.lq, b.lq) and torch.equal(a.gt, b.gt) and torch.equal(a.tasks, b.tasks)
+    plain = iter(make_loader(stream, 4, start_micro=3, rank=0, world=1, workers=0, pin=False))
+    pooled = iter(make_loader(_stream(photos), 4, start_micro=3, rank=0, world=1, workers=2, pin=False))
+    try:
+        for _ in range(3):
+            a, b = next(plain), next(pooled)
+            assert torch.equal(a.lq, b.lq) and torch.equal(a.gt, b.gt) and torch.equal(a.tasks, b.tasks)
+    finally:
+        pooled._shutdown_workers()  # no worker may outlive the test
 
 
 def test_an_unreadable_image_is_skipped_with_its_reason(photos):

@@ -97,4 +97,6 @@ def plan_data(config: TrainConfig) -> DataPlan:
     val_paired = [src for spec in config.val for src in discover_pairs(spec)]
     val_pools = tuple(TaskPool(s.task, tuple(Item(gt=gt, lq=lq) for lq, gt in s.pairs)) for s in val_paired)
     val_photos = tuple(p for folder in config.val_synthetic for p in list_photos(folder).photos)
+    if not val_pools and not val_photos:
+        notes.append("no validation data (--val / --val-synthetic): val.csv stays empty")
     return DataPlan(pools, weights, summary, val_pools, val_photos, tuple(notes))

@@ -290,7 +290,8 @@ def _worker_init(_: int) -> None:
 def make_loader(stream: TrainStream, batch_size: int, *, start_micro: int, rank: int, world: int, workers: int,
                 pin: bool) -> torch.utils.data.DataLoader:
     """A DataLoader yielding :class:`TrainBatch` from micro-batch ``start_micro`` on, in order."""
-    extra = {"persistent_workers": True, "prefetch_factor": 4, "worker_init_fn": _worker_init} if workers > 0 else {}
+    # One endless iterator per run, so persistent workers would buy nothing; they stop when it is dropped.
+    extra = {"prefetch_factor": 4, "worker_init_fn": _worker_init} if workers > 0 else {}
     return torch.utils.data.DataLoader(
         stream,
         batch_sampler=MicroBatches(batch_size, start=start_micro, rank=rank, world=world),

@@ -94,6 +94,9 @@ class Trainer:
         self.precision = place.precision
         self.is_main = self.dist.is_main
         self.run_dir = Path(config.out)
+        if not resume and (self.run_dir / LAST).exists():
+            raise UsageError("this folder already holds a run (model-last.pt)", path=self.run_dir,
+                             hint="add --resume to continue it, or choose another --out")
         checkpoint = self._resume_checkpoint(config) if resume else None
         self.net, self.shape, init_desc = _network(config) if checkpoint is None else self._from_checkpoint(config, checkpoint)
         self.config = replace(config, dim=self.shape.dim, dim_mults=self.shape.dim_mults)
