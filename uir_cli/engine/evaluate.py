@@ -1,0 +1,645 @@
+"""Evaluating a restorer, or another method's saved outputs, on paired test sets.
+
+::
+
+    selection = select_datasets("Rain100L,LOL", root)          # or custom_selection(lq_dir, gt_dir)
+    work = plan_work(selection, limit=None, predictions=None)
+    run = evaluate(work, restorer=restorer, options=EvalOptions(protocol="diffuir"))
+
+Every number is made the way the protocol says (:mod:`.metrics`): the restored
+output is rounded to 8 bits (floor(v * 255 + 0.5), as a saved PNG) and scored
+against the 8-bit target.  Inputs of low-light sets are histogram-equalised
+before the model (spec section 6).  An output whose size differs from its
+target fails that image with the reason, except on SOTS, whose MATLAB protocol
+resizes the target to the output (done here with OpenCV's bicubic, and noted).
+
+The engine prints nothing: it calls :class:`Events` and returns a
+:class:`BenchmarkRun`.  Ctrl-C (a KeyboardInterrupt, even one raised from an
+event) ends the run early: the images scored so far are returned, marked
+``interrupted``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..errors import DatasetError, UirError, UsageError
+from . import metrics, synthetic
+from .datasets import IMAGE_EXTENSIONS, NAMED, Pair, PairedSet, describe_pairing, find_dataset, pair_folders
+
+_SHOWN = 5  # file names quoted in an error
+
+
+# --- what is evaluated -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The sets to evaluate, the named sets that were asked for but not usable (name, why), and notes."""
+
+    sets: tuple[PairedSet, ...]
+    absent: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Work:
+    """One set as it will be evaluated: the pairs used (after ``--limit``), their predictions.
+
+    ``predictions``: pair name -> file of another method's output (None: run the model).
+    ``has_inputs``: False when only predictions and targets were given (no input baseline).
+    """
+
+    dataset: PairedSet
+    pairs: tuple[Pair, ...]
+    predictions: dict[str, Path] | None = None
+    has_inputs: bool = True
+
+
+def dataset_choices() -> list[str]:
+    """Every name ``--dataset`` accepts: the named sets, ``synthetic`` and its tasks, and ``all``."""
+    return [*NAMED, synthetic.NAME, *synthetic.set_names(), "all"]
+
+
+def select_datasets(names: str, root: Path, *, synthetic_root: Path | None = None) -> Selection:
+    """Resolve ``--dataset`` (comma-separated names, ``all``, ``synthetic``, ``synthetic-TASK``).
+
+    Named sets are found under ``root`` (:func:`.datasets.find_dataset`, first layout wins).
+    ``all`` takes every named set found under ``root`` and lists the others as absent (it does
+    not include ``synthetic``); it is an error only when none is found.  ``synthetic`` builds the
+    synthetic set when needed (:func:`.synthetic.ensure_synthetic`).  Raises :class:`DatasetError`
+    for an unknown name, or an explicitly named set that is missing or cannot be paired.
+    """
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    if not wanted:
+        raise DatasetError("no dataset named", hint=f"choose from {', '.join(dataset_choices())}")
+    sets: dict[str, PairedSet] = {}
+    absent: list[tuple[str, str]] = []
+    notes: list[str] = []
+    for name in wanted:
+        if name.lower() == "all":
+            for spec_name in NAMED:
+                try:
+                    found = find_dataset(spec_name, root)
+                except DatasetError as error:
+                    absent.append((spec_name, error.one_line()))
+                    continue
+                sets.setdefault(found.name, found)
+            continue
+        tasks = synthetic.tasks_for(name)
+        if tasks is not None:
+            built = synthetic.ensure_synthetic(synthetic_root)
+            if built.built:
+                notes.append(f"built the synthetic set in {built.root} ({built.reason})")
+            for task in tasks:
+                lq_dir, gt_dir = built.folders(task)
+                found = pair_folders(lq_dir, gt_dir, name=synthetic.set_name(task), task=task)
+                sets.setdefault(found.name, found)
+            continue
+        if not any(_squash(name) == _squash(known) for known in NAMED):
+            raise DatasetError(f"unknown dataset {name!r}", hint=f"known: {', '.join(dataset_choices())}")
+        found = find_dataset(name, root)
+        sets.setdefault(found.name, found)
+    absent = [(n, why) for n, why in absent if n not in sets]
+    if not sets:
+        raise DatasetError(
+            f"none of the named datasets is under {root}: " + "; ".join(why for _, why in absent),
+            path=root, hint="point --data-root (or $UIR_DATA) at the folder that holds them")
+    return Selection(tuple(sets.values()), tuple(absent), tuple(notes))
+
+
+def custom_selection(input_dir: Path | None, target_dir: Path, *, task: str = "auto",
+                     predictions: Path | None = None) -> Selection:
+    """Pair ``--input`` with ``--target`` by file name (``same-name`` rule).
+
+    With ``input_dir`` None the ``predictions`` folder is paired with the targets instead
+    (the set then has no inputs).  Raises :class:`DatasetError` for unmatched files.
+    """
+    if input_dir is None:
+        if predictions is None:
+            raise DatasetError("give --input with --target (or --predictions to score outputs alone)")
+        return Selection((pair_folders(predictions, target_dir, name="custom", task=task),))
+    return Selection((pair_folders(input_dir, target_dir, name="custom", task=task),))
+
+
+def plan_work(selection: Selection, *, limit: int | None = None, predictions: Path | None = None,
+              inputs_given: bool = True) -> list[Work]:
+    """Apply ``--limit`` (the first N pairs of each set, natural order) and pair ``--predictions``.
+
+    Predictions for a set are looked for in ``predictions/SETNAME/`` (the layout ``--save-images``
+    writes), which several sets require; one set may also use ``predictions/`` itself.  A
+    pair's prediction has its input's name, or else its target's.  Raises :class:`DatasetError`
+    naming the pairs that have no prediction.
+    """
+    work = []
+    several = len(selection.sets) > 1
+    for dataset in selection.sets:
+        pairs = dataset.pairs[:limit] if limit else dataset.pairs
+        found = None
+        if predictions is not None:
+            found = ({p.name: p.input for p in pairs} if not inputs_given
+                     else _match_predictions(dataset.name, pairs, predictions, several))
+        work.append(Work(dataset, tuple(pairs), found, inputs_given))
+    return work
+
+
+def _squash(name: str) -> str:
+    return name.replace("-", "").replace("_", "").replace(" ", "").lower()
+
+
+def _match_predictions(name: str, pairs: Sequence[Pair], root: Path, several: bool) -> dict[str, Path]:
+    folder = root / name if (root / name).is_dir() or several else root
+    if not folder.is_dir():
+        hint = "with several datasets, each one's predictions go in DIR/DATASET" if several else None
+        raise DatasetError("the predictions folder does not exist", path=folder, hint=hint)
+    by_stem: dict[str, Path] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.is_file() and not entry.name.startswith(".") and entry.suffix.lower() in IMAGE_EXTENSIONS:
+            if entry.stem in by_stem:
+                raise DatasetError(f"two predictions share the name {entry.stem!r}", path=folder)
+            by_stem[entry.stem] = entry
+    found, missing = {}, []
+    for pair in pairs:
+        path = by_stem.get(pair.name) or by_stem.get(pair.target.stem)
+        if path is None:
+            missing.append(pair.name)
+        else:
+            found[pair.name] = path
+    if missing:
+        shown = ", ".join(missing[:_SHOWN]) + (f", ... ({len(missing) - _SHOWN} more)" if len(missing) > _SHOWN else "")
+        raise DatasetError(f"{len(missing)} of {len(pairs)} {name} pairs have no prediction ({shown})", path=folder,
+                           hint="predictions are matched by the input's (or the target's) file name")
+    return found
+
+
+# --- results -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """How to score and run.  ``tile``: None automatic, 0 whole images, N tiles of at most N x N.
+    ``save_dir``: when set, outputs are written to ``save_dir/DATASET/NAME.png``."""
+
+    protocol: str = "diffuir"
+    crop_border: int = 0
+    limit: int | None = None
+    seed: int = 0
+    tile: int | None = 0
+    tile_overlap: int = 32
+    batch_size: int = 1
+    save_dir: Path | None = None
+    predictions: Path | None = None
+
+
+@dataclass
+class ImageResult:
+    """One pair.  ``status`` is "done" (scored) or "failed" (``reason`` says why).
+
+    PSNR in dB (inf for identical images), SSIM at most 1; ``input_*`` score the degraded
+    input against the target (None when sizes differ or there is no input).  ``seconds``:
+    model time (None when predictions were scored).  ``output``: the saved or given output file.
+    """
+
+    dataset: str
+    name: str
+    input: str | None
+    target: str
+    output: str | None = None
+    status: str = "failed"
+    reason: str = ""
+    psnr: float | None = None
+    ssim: float | None = None
+    input_psnr: float | None = None
+    input_ssim: float | None = None
+    width: int | None = None
+    height: int | None = None
+    seconds: float | None = None
+    megapixels: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Images:
+    """The 8-bit images of one pair as scored, (H, W, 3) uint8 each (None when unavailable)."""
+
+    input: np.ndarray | None
+    output: np.ndarray | None
+    target: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """Means over the scored images (None when none was scored); timings over model runs."""
+
+    scored: int
+    failed: int
+    psnr: float | None
+    ssim: float | None
+    input_psnr: float | None
+    input_ssim: float | None
+    gain_psnr: float | None
+    seconds: float
+    seconds_per_image: float | None
+    megapixels: float
+    megapixels_per_second: float | None
+
+
+@dataclass
+class DatasetResult:
+    """One set's results and everything needed to find its files again."""
+
+    name: str
+    task: str
+    input_dir: str | None
+    target_dir: str
+    pairing: str
+    pairing_description: str
+    pairs_found: int
+    pairs_used: int
+    limit: int | None
+    preprocessing: str
+    notes: list[str]
+    images: list[ImageResult] = field(default_factory=list)
+    summary: DatasetSummary | None = None
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """The model that made the outputs (absent when predictions were scored)."""
+
+    name: str
+    variant: str
+    sha256: str
+    path: str
+    which: str
+    steps: int
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How the numbers were made (with the model and environment, enough to reproduce them)."""
+
+    protocol: str
+    protocol_description: str
+    crop_border: int
+    limit: int | None
+    source: str  # "model" or "predictions from DIR, no model run"
+    predictions: str | None
+    seed: int | None
+    steps: int | None
+    tile: str | None  # as --tile takes it: "auto", "0" (whole images) or the largest tile side
+    tile_overlap: int | None
+    batch_size: int | None
+    precision: str | None
+    device: str | None
+    device_name: str | None
+    save_dir: str | None
+
+
+@dataclass(frozen=True)
+class RunEnvironment:
+    uir_version: str
+    torch_version: str | None
+    python_version: str
+    platform: str
+    threads: int | None
+
+
+@dataclass(frozen=True)
+class PeakMemory:
+    """``bytes`` at its peak; ``what`` says which (CUDA memory allocated by torch, or the process's max RSS)."""
+
+    bytes: int
+    what: str
+
+
+@dataclass
+class BenchmarkRun:
+    """A whole benchmark run: settings, model, environment, per-set results; JSON-ready."""
+
+    settings: RunSettings
+    model: ModelRecord | None
+    environment: RunEnvironment
+    datasets: list[DatasetResult]
+    absent: list[tuple[str, str]]
+    notes: list[str]
+    started: str
+    finished: str = ""
+    seconds: float = 0.0
+    interrupted: bool = False
+    command_line: str = ""
+    peak_memory: PeakMemory | None = None
+    process_max_rss_bytes: int | None = None
+
+    @property
+    def failed(self) -> int:
+        return sum(d.summary.failed for d in self.datasets if d.summary)
+
+
+class Events:
+    """Progress callbacks; the CLI renders them.  All optional (the defaults do nothing)."""
+
+    def dataset_started(self, work: Work) -> None: ...
+    def image_started(self, dataset: str, name: str, width: int, height: int, tiles: int) -> None: ...
+    def tiles(self, count: int, pixels: int) -> None: ...
+    def image_finished(self, result: ImageResult, images: Images) -> None: ...
+    def dataset_finished(self, result: DatasetResult) -> None: ...
+
+
+# --- the run -----------------------------------------------------------------------------
+
+
+def evaluate(work: Sequence[Work], *, restorer=None, options: EvalOptions = EvalOptions(), events: Events | None = None,
+             selection: Selection | None = None, command_line: str = "") -> BenchmarkRun:
+    """Score every pair of ``work`` and return the run (``interrupted`` when Ctrl-C ended it).
+
+    ``restorer`` (a :class:`~uir_cli.engine.restorer.Restorer`) is required unless every
+    ``Work`` carries predictions.  Nothing is printed; ``events`` hears of each step.
+    """
+    from .report import now_iso
+
+    events = events or Events()
+    if restorer is None and any(w.predictions is None for w in work):
+        raise UsageError("a model is needed to restore the inputs (or pass --predictions)")
+    t0 = time.perf_counter()
+    run = BenchmarkRun(
+        settings=_settings(options, restorer), model=_model_record(restorer), environment=_environment(),
+        datasets=[], absent=list(selection.absent) if selection else [],
+        notes=list(selection.notes) if selection else [], started=now_iso(), command_line=command_line)
+    _reset_peak(restorer)
+    try:
+        for item in work:
+            result = _dataset_result(item, options)
+            run.datasets.append(result)
+            events.dataset_started(item)
+            for pair in item.pairs:
+                image, images = _evaluate_pair(item, pair, restorer, options, events)
+                result.images.append(image)
+                events.image_finished(image, images)
+            result.summary = summarize(result.images)
+            events.dataset_finished(result)
+    except KeyboardInterrupt:
+        run.interrupted = True
+        done = {d.name for d in run.datasets}
+        left = [w.dataset.name for w in work if w.dataset.name not in done]
+        run.notes.append("interrupted (Ctrl-C): the numbers cover only the images listed"
+                         + (f"; not started: {', '.join(left)}" if left else ""))
+    for result in run.datasets:
+        if result.summary is None or run.interrupted:
+            result.summary = summarize(result.images)
+    run.finished = now_iso()
+    run.seconds = time.perf_counter() - t0
+    run.peak_memory, run.process_max_rss_bytes = _peak_memory(restorer)
+    return run
+
+
+def summarize(images: Sequence[ImageResult]) -> DatasetSummary:
+    """Arithmetic means of PSNR and SSIM over the scored images (inf when any PSNR is inf)."""
+    done = [r for r in images if r.status == "done"]
+    base = [r for r in done if r.input_psnr is not None]
+
+    def mean(values: list[float]) -> float | None:
+        return float(np.mean(values)) if values else None
+
+    psnr, ssim = mean([r.psnr for r in done]), mean([r.ssim for r in done])
+    in_psnr, in_ssim = mean([r.input_psnr for r in base]), mean([r.input_ssim for r in base])
+    gain = None
+    if base:
+        gain = float(np.mean([r.psnr - r.input_psnr for r in base])) if all(
+            np.isfinite([r.psnr for r in base] + [r.input_psnr for r in base])) else None
+    timed = [r for r in done if r.seconds is not None]
+    seconds = float(sum(r.seconds for r in timed))
+    mp = float(sum(r.megapixels for r in timed))
+    return DatasetSummary(
+        scored=len(done), failed=len(images) - len(done), psnr=psnr, ssim=ssim, input_psnr=in_psnr,
+        input_ssim=in_ssim, gain_psnr=gain, seconds=seconds,
+        seconds_per_image=seconds / len(timed) if timed else None, megapixels=mp,
+        megapixels_per_second=mp / seconds if seconds > 0 else None)
+
+
+def _preprocessing(item: Work) -> str:
+    if item.predictions is not None:
+        return "none: predictions are scored as given (no model run)"
+    if item.dataset.task == "low-light":
+        return "histogram equalisation of each input channel (8-bit, OpenCV equalizeHist), as the authors test low light"
+    return "none"
+
+
+def _dataset_result(item: Work, options: EvalOptions) -> DatasetResult:
+    ds = item.dataset
+    notes = list(ds.notes)
+    if options.limit and len(item.pairs) < len(ds.pairs):
+        notes.append(f"--limit {options.limit}: the first {len(item.pairs)} of {len(ds.pairs)} pairs")
+    if not item.has_inputs:
+        notes.append(f"predictions in {ds.input_dir} paired with the targets; no inputs, so no input baseline")
+    return DatasetResult(
+        name=ds.name, task=ds.task, input_dir=str(ds.input_dir) if item.has_inputs else None,
+        target_dir=str(ds.target_dir), pairing=ds.pairing, pairing_description=describe_pairing(ds.pairing),
+        pairs_found=len(ds.pairs), pairs_used=len(item.pairs), limit=options.limit,
+        preprocessing=_preprocessing(item), notes=notes)
+
+
+def _read_u8(path: Path, notes: list[str], what: str) -> tuple[np.ndarray, np.ndarray]:
+    """(float32 RGB as read, its 8-bit rounding); notes when a 16-bit file was rounded."""
+    from .imageio import read_image, to_uint
+
+    image = read_image(path)
+    if image.bit_depth != 8:
+        notes.append(f"the {what} has {image.bit_depth} bits per channel; rounded to 8 for scoring")
+    return image.rgb, to_uint(image.rgb, 8)
+
+
+def _evaluate_pair(item: Work, pair: Pair, restorer, options: EvalOptions, events: Events) -> tuple[ImageResult, Images]:
+    """Restore (or read the prediction of) one pair and score it; failures end in ``reason``."""
+    sots = item.dataset.pairing == "sots"
+    result = ImageResult(item.dataset.name, pair.name, str(pair.input) if item.has_inputs else None, str(pair.target))
+    lq_u8 = out_u8 = gt_u8 = None
+    try:
+        _, gt_u8 = _read_u8(pair.target, result.notes, "target")
+        if item.has_inputs:
+            lq_rgb, lq_u8 = _read_u8(pair.input, result.notes, "input")
+            result.height, result.width = lq_u8.shape[:2]
+            baseline_gt = _matched_target(lq_u8, gt_u8, sots, result.notes, "input")
+            if baseline_gt is not None:
+                s = metrics.score(lq_u8, baseline_gt, protocol=options.protocol, crop_border=options.crop_border)
+                result.input_psnr, result.input_ssim = s.psnr, s.ssim
+        if item.predictions is not None:
+            path = item.predictions[pair.name]
+            result.output = str(path)
+            _, out_u8 = _read_u8(path, result.notes, "prediction")
+        else:
+            out_rgb = _restore(restorer, lq_rgb, item.dataset.task, pair.name, item.dataset.name, options, events, result)
+            out_u8 = _to_u8(out_rgb)
+            if options.save_dir is not None:
+                from .imageio import write_image
+
+                saved = write_image(Path(options.save_dir) / item.dataset.name / f"{pair.name}.png", out_rgb)
+                result.output = str(saved.path)
+        result.height, result.width = out_u8.shape[:2]
+        result.megapixels = result.width * result.height / 1e6
+        target = _matched_target(out_u8, gt_u8, sots, result.notes, "output")
+        if target is None:
+            result.reason = (f"output is {_size(out_u8)} but the target is {_size(gt_u8)}; "
+                             "not resized (only SOTS's protocol resizes the target)")
+            return result, Images(lq_u8, out_u8, gt_u8)
+        s = metrics.score(out_u8, target, protocol=options.protocol, crop_border=options.crop_border)
+        result.psnr, result.ssim, result.status = s.psnr, s.ssim, "done"
+    except UirError as error:
+        result.reason = error.message
+    except (RuntimeError, MemoryError) as error:  # the model failed on this image; go on with the others
+        result.reason = f"the model failed: {str(error).splitlines()[0][:200] if str(error) else type(error).__name__}"
+    return result, Images(lq_u8, out_u8, gt_u8)
+
+
+def _size(image: np.ndarray) -> str:
+    return f"{image.shape[1]}x{image.shape[0]}"
+
+
+def _to_u8(rgb: np.ndarray) -> np.ndarray:
+    from .imageio import to_uint
+
+    return to_uint(rgb, 8)
+
+
+def _matched_target(image: np.ndarray, target: np.ndarray, sots: bool, notes: list[str], what: str) -> np.ndarray | None:
+    """The target to score ``image`` against: itself when sizes match, resized on SOTS, else None."""
+    if image.shape == target.shape:
+        return target
+    if not sots:
+        if what == "input":
+            notes.append(f"input is {_size(image)} but the target is {_size(target)}: no input baseline")
+        return None
+    import cv2
+
+    resized = cv2.resize(target, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_CUBIC)
+    note = (f"target resized from {_size(target)} to {_size(image)} (bicubic, OpenCV) to score the {what}, "
+            "as SOTS's MATLAB protocol does (MATLAB's imresize may differ slightly)")
+    notes.append(note)
+    return resized
+
+
+def _restore(restorer, lq_rgb: np.ndarray, task: str, name: str, dataset: str, options: EvalOptions,
+             events: Events, result: ImageResult) -> np.ndarray:
+    """The model's output, (H, W, 3) float32 in [0, 1]; sets ``result.seconds`` (model time)."""
+    import torch
+
+    from .preprocess import equalize_histogram
+    from .tiled import ImageJob, restore_jobs
+
+    model_in = equalize_histogram(lq_rgb) if task == "low-light" else lq_rgb
+    h, w = model_in.shape[:2]
+    x_in = torch.from_numpy(np.ascontiguousarray(model_in, dtype=np.float32)).permute(2, 0, 1)
+    plan = restorer.plan(h, w, tile=options.tile, overlap=options.tile_overlap)
+    for attempt in range(4):
+        job = ImageJob(key=name, x_in=x_in.to(restorer.device) * 2.0 - 1.0, plan=plan, seed=options.seed)
+        events.image_started(dataset, name, w, h, plan.count)
+        t0 = time.perf_counter()
+        try:
+            restore_jobs(restorer, [job], steps=restorer.steps, batch_size=options.batch_size,
+                         progress=events.tiles)
+            out = job.result()
+        except (RuntimeError, MemoryError) as error:
+            if not _is_oom(error) or attempt == 3:
+                raise
+            del job
+            if restorer.device.type == "cuda":
+                torch.cuda.empty_cache()
+            plan = restorer.plan_with_limit(plan, max(1, plan.tile_shape[0] * plan.tile_shape[1] // 2),
+                                            options.tile_overlap)
+            result.notes.append(f"out of memory: retried with {plan.count} tiles")
+            continue
+        result.seconds = time.perf_counter() - t0
+        if job.fallback_tiles:
+            result.notes.append(f"{job.fallback_tiles} tile evaluation(s) redone in fp32 (non-finite output)")
+        # C-contiguous, as a decoded file is: metrics then sum in the same order as on the saved PNG.
+        return np.ascontiguousarray(out.permute(1, 2, 0).numpy())
+    raise AssertionError("unreachable")
+
+
+def _is_oom(error: BaseException) -> bool:
+    return isinstance(error, MemoryError) or "out of memory" in str(error).lower()
+
+
+# --- settings, environment, memory -------------------------------------------------------
+
+
+def _settings(options: EvalOptions, restorer) -> RunSettings:
+    model_run = restorer is not None and options.predictions is None
+    return RunSettings(
+        protocol=options.protocol, protocol_description=metrics.describe(options.protocol, options.crop_border),
+        crop_border=options.crop_border, limit=options.limit,
+        source="model" if model_run else f"predictions from {options.predictions}, no model run",
+        predictions=str(options.predictions) if options.predictions else None,
+        seed=options.seed if model_run else None, steps=restorer.steps if model_run else None,
+        tile=_tile_text(options.tile) if model_run else None, tile_overlap=options.tile_overlap if model_run else None,
+        batch_size=options.batch_size if model_run else None,
+        precision=restorer.place.precision if model_run else None,
+        device=str(restorer.device) if model_run else None,
+        device_name=restorer.device_name if model_run else None,
+        save_dir=str(options.save_dir) if options.save_dir else None)
+
+
+def _tile_text(tile: int | None) -> str:
+    return "auto" if tile is None else str(tile)
+
+
+def _model_record(restorer) -> ModelRecord | None:
+    if restorer is None:
+        return None
+    info = restorer.info
+    return ModelRecord(info.name, info.variant, info.sha256, info.path, info.which, restorer.steps)
+
+
+def _environment() -> RunEnvironment:
+    import platform
+    import sys
+
+    torch = sys.modules.get("torch")  # imported only when a model was loaded
+    return RunEnvironment(
+        uir_version=__version__, torch_version=getattr(torch, "__version__", None) or _installed("torch"),
+        python_version=platform.python_version(), platform=platform.platform(),
+        threads=torch.get_num_threads() if torch is not None else None)
+
+
+def _installed(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def _reset_peak(restorer) -> None:
+    if restorer is not None and restorer.device.type == "cuda":
+        import torch
+
+        torch.cuda.reset_peak_memory_stats(restorer.device)
+
+
+def _max_rss() -> int | None:
+    try:
+        import resource
+        import sys
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(rss if sys.platform == "darwin" else rss * 1024)  # bytes on macOS, KiB on Linux
+
+
+def _peak_memory(restorer) -> tuple[PeakMemory | None, int | None]:
+    rss = _max_rss()
+    if restorer is not None and restorer.device.type == "cuda":
+        import torch
+
+        return PeakMemory(int(torch.cuda.max_memory_allocated(restorer.device)),
+                          "CUDA memory allocated by torch (torch.cuda.max_memory_allocated)"), rss
+    if rss is None:
+        return None, None
+    return PeakMemory(rss, "the process's peak resident memory (getrusage ru_maxrss)"), rss
