@@ -6,12 +6,14 @@ _uir() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$path:$w" in
-            ":completion"|":degrade"|":restore"|":train"|":weights"|"weights:import"|"weights:info"|"weights:list"|"weights:verify") path="${path:+$path }$w" ;;
+            ":benchmark"|"benchmark:compare"|":completion"|":degrade"|":restore"|":train"|":weights"|"weights:import"|"weights:info"|"weights:list"|"weights:verify") path="${path:+$path }$w" ;;
         esac
     done
     local opts="" cmds=""
     case "$path" in
-        "") opts="--version --help -h"; cmds="completion degrade restore train weights" ;;
+        "") opts="--version --help -h"; cmds="benchmark completion degrade restore train weights" ;;
+        "benchmark") opts="--dataset -d --data-root --input -i --target -t --task --predictions --limit --protocol --crop-border --report-dir -o --save-images --html --model -m --weights -w --which --steps --seed --tile --tile-overlap --batch-size --device --precision --help -h"; cmds="compare" ;;
+        "benchmark compare") opts="--help -h"; cmds="" ;;
         "completion") opts="--help -h"; cmds="" ;;
         "degrade") opts="--out -o --kind -k --per-image -n --seed --help -h"; cmds="" ;;
         "restore") opts="--out -o --model -m --weights -w --which --task --steps --seed --tile --tile-overlap --batch-size --device --precision --format --quality --suffix --overwrite --skip-existing --report --quiet -q --verbose -v --shard --max-pixels --help -h"; cmds="" ;;
@@ -23,6 +25,26 @@ _uir() {
         "weights verify") opts="--json --help -h"; cmds="" ;;
     esac
     case "$path:$prev" in
+        "benchmark:--dataset"|"benchmark:-d") COMPREPLY=($(compgen -W "Rain100L Rain100H Test100 Test1200 Test2800 GoPro HIDE RealBlur-J RealBlur-R LOL Snow100K-S Snow100K-L SOTS-outdoor synthetic synthetic-rain synthetic-haze synthetic-snow synthetic-blur synthetic-low-light all" -- "$cur")); return ;;
+        "benchmark:--data-root") COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        "benchmark:--input"|"benchmark:-i") COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        "benchmark:--target"|"benchmark:-t") COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        "benchmark:--task") COMPREPLY=($(compgen -W "auto rain haze snow blur low-light" -- "$cur")); return ;;
+        "benchmark:--predictions") COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        "benchmark:--limit") COMPREPLY=(); return ;;
+        "benchmark:--protocol") COMPREPLY=($(compgen -W "diffuir basicsr rgb" -- "$cur")); return ;;
+        "benchmark:--crop-border") COMPREPLY=(); return ;;
+        "benchmark:--report-dir"|"benchmark:-o") COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        "benchmark:--model"|"benchmark:-m") COMPREPLY=($(compgen -W "$(uir weights list --names 2>/dev/null)" -- "$cur")); return ;;
+        "benchmark:--weights"|"benchmark:-w") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "benchmark:--which") COMPREPLY=(); return ;;
+        "benchmark:--steps") COMPREPLY=(); return ;;
+        "benchmark:--seed") COMPREPLY=(); return ;;
+        "benchmark:--tile") COMPREPLY=($(compgen -W "0 auto 256 512 1024" -- "$cur")); return ;;
+        "benchmark:--tile-overlap") COMPREPLY=(); return ;;
+        "benchmark:--batch-size") COMPREPLY=($(compgen -W "auto 1 2 4 8" -- "$cur")); return ;;
+        "benchmark:--device") COMPREPLY=($(compgen -W "auto cpu cuda cuda:0 cuda:1 mps" -- "$cur")); return ;;
+        "benchmark:--precision") COMPREPLY=($(compgen -W "auto fp32 fp16 bf16" -- "$cur")); return ;;
         "degrade:--out"|"degrade:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "degrade:--kind"|"degrade:-k") COMPREPLY=($(compgen -W "rain haze snow blur low-light all" -- "$cur")); return ;;
         "degrade:--per-image"|"degrade:-n") COMPREPLY=(); return ;;
@@ -30,7 +52,7 @@ _uir() {
         "restore:--out"|"restore:-o") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "restore:--model"|"restore:-m") COMPREPLY=($(compgen -W "$(uir weights list --names 2>/dev/null)" -- "$cur")); return ;;
         "restore:--weights"|"restore:-w") COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        "restore:--which") COMPREPLY=(); return ;;
+        "restore:--which") COMPREPLY=($(compgen -W "auto ema online" -- "$cur")); return ;;
         "restore:--task") COMPREPLY=($(compgen -W "auto rain haze snow blur low-light" -- "$cur")); return ;;
         "restore:--steps") COMPREPLY=(); return ;;
         "restore:--seed") COMPREPLY=(); return ;;

@@ -25,6 +25,12 @@ class Task(str, Enum):
     low_light = "low-light"
 
 
+class Which(str, Enum):
+    auto = "auto"
+    ema = "ema"
+    online = "online"
+
+
 class Precision(str, Enum):
     auto = "auto"
     fp32 = "fp32"
@@ -98,26 +104,26 @@ def _sigterm_as_interrupt() -> None:
 def restore(
     inputs: Annotated[list[str], typer.Argument(help="Image files, folders (recursed) or glob patterns.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; the input tree is mirrored inside it.", file_okay=False)],
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Registered weights (see `uir weights list`); default: weights.toml's default.", autocompletion=complete_weight_names)] = None,
-    weights: Annotated[Optional[Path], typer.Option("--weights", "-w", help="A weights file: the authors' checkpoint, a state dict or safetensors.", dir_okay=False)] = None,
-    which: Annotated[str, typer.Option(help="Which weights of a training checkpoint: auto (EMA if present), ema or online.")] = "auto",
-    task: Annotated[Task, typer.Option(help="Degradation. low-light equalises the histogram first; auto does so for dark images (mean luma < 0.2) and nothing otherwise.")] = Task.auto,
-    steps: Annotated[Optional[int], typer.Option(help="Sampling steps (default: the weights' own, usually 3).", min=1, max=1000)] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the starting noise (drawn per image, whole).")] = 0,
-    tile: Annotated[str, typer.Option(help="auto: whole images when they fit in memory, else the largest tiles that do; 0: always whole; N: tiles of at most N x N.", autocompletion=lambda incomplete: ["auto", "0", "256", "512", "1024"])] = "auto",
-    tile_overlap: Annotated[int, typer.Option(help="Overlap of neighbouring tiles, blended smoothly.", min=0, max=512)] = 32,
-    batch_size: Annotated[str, typer.Option(help="Tiles per network call: auto (1 on the CPU, as many as fit on a GPU) or N.", autocompletion=lambda incomplete: ["auto", "1", "2", "4", "8", "16"])] = "auto",
-    device: Annotated[str, typer.Option(help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.", autocompletion=complete_devices)] = "auto",
-    precision: Annotated[Precision, typer.Option(help="auto: bf16 (or fp16) on CUDA, fp32 elsewhere. Tiles that come out non-finite are redone in fp32.")] = Precision.auto,
-    format: Annotated[Format, typer.Option("--format", help="Output format; same keeps each input's.")] = Format.same,
-    quality: Annotated[Optional[int], typer.Option(help="JPEG/WebP quality (default 95/90).", min=1, max=100)] = None,
-    suffix: Annotated[str, typer.Option(help="Added to each output's name, e.g. _restored.")] = "",
-    overwrite: Annotated[bool, typer.Option("--overwrite/--skip-existing", help="Redo outputs that exist (default: skip them, before decoding anything).")] = False,
-    report: Annotated[Optional[Path], typer.Option(help="Write a JSON report: every file's status, reason, timings and sizes; the settings; the weights' sha256.", dir_okay=False)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the summary.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also settings, skipped files and each start.")] = False,
-    shard: Annotated[Optional[str], typer.Option(help="K/N: do only this job's share (K from 1 to N), for job arrays.")] = None,
-    max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (0: no limit).", min=0)] = 200_000_000,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Registered weights (see `uir weights list`); default: weights.toml's default.", autocompletion=complete_weight_names, rich_help_panel="Model")] = None,
+    weights: Annotated[Optional[Path], typer.Option("--weights", "-w", help="A weights file: the authors' checkpoint, a state dict or safetensors.", dir_okay=False, rich_help_panel="Model")] = None,
+    which: Annotated[Which, typer.Option(help="Which weights of a training checkpoint: auto (EMA if present), ema or online.", rich_help_panel="Model")] = Which.auto,
+    task: Annotated[Task, typer.Option(help="Degradation. low-light equalises the histogram first; auto does so for dark images (mean luma < 0.2) and nothing otherwise.", rich_help_panel="Sampling")] = Task.auto,
+    steps: Annotated[Optional[int], typer.Option(help="Sampling steps (default: the weights' own, usually 3).", min=1, max=1000, rich_help_panel="Sampling")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the starting noise (drawn per image, whole).", rich_help_panel="Sampling")] = 0,
+    tile: Annotated[str, typer.Option(help="auto: whole images when they fit in memory, else the largest tiles that do; 0: always whole; N: tiles of at most N x N.", autocompletion=lambda incomplete: ["auto", "0", "256", "512", "1024"], rich_help_panel="Tiling and device")] = "auto",
+    tile_overlap: Annotated[int, typer.Option(help="Overlap of neighbouring tiles, blended smoothly.", min=0, max=512, rich_help_panel="Tiling and device")] = 32,
+    batch_size: Annotated[str, typer.Option(help="Tiles per network call: auto (1 on the CPU, as many as fit on a GPU) or N.", autocompletion=lambda incomplete: ["auto", "1", "2", "4", "8", "16"], rich_help_panel="Tiling and device")] = "auto",
+    device: Annotated[str, typer.Option(help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.", autocompletion=complete_devices, rich_help_panel="Tiling and device")] = "auto",
+    precision: Annotated[Precision, typer.Option(help="auto: bf16 (or fp16) on CUDA, fp32 elsewhere. Tiles that come out non-finite are redone in fp32.", rich_help_panel="Tiling and device")] = Precision.auto,
+    format: Annotated[Format, typer.Option("--format", help="Output format; same keeps each input's.", rich_help_panel="Output")] = Format.same,
+    quality: Annotated[Optional[int], typer.Option(help="JPEG/WebP quality (default 95/90).", min=1, max=100, rich_help_panel="Output")] = None,
+    suffix: Annotated[str, typer.Option(help="Added to each output's name, e.g. _restored.", rich_help_panel="Output")] = "",
+    overwrite: Annotated[bool, typer.Option("--overwrite/--skip-existing", help="Redo outputs that exist (default: skip them, before decoding anything).", rich_help_panel="Output")] = False,
+    report: Annotated[Optional[Path], typer.Option(help="Write a JSON report: every file's status, reason, timings and sizes; the settings; the weights' sha256.", dir_okay=False, rich_help_panel="Output")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the summary.", rich_help_panel="Run")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also settings, skipped files and each start.", rich_help_panel="Run")] = False,
+    shard: Annotated[Optional[str], typer.Option(help="K/N: do only this job's share (K from 1 to N), for job arrays.", rich_help_panel="Run")] = None,
+    max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (0: no limit).", min=0, rich_help_panel="Run")] = 200_000_000,
 ) -> None:
     """Restore degraded photos (rain, haze, snow, blur, low light) with DiffUIR.
 
@@ -147,7 +153,7 @@ def restore(
     started = now_iso()
     t0 = time.perf_counter()
     restorer = load_restorer(weights or model or _default_model(), device=device, precision=precision.value,
-                             which=which, steps=steps)
+                             which=which.value, steps=steps)
     opts = BatchOptions(
         out_dir=out, steps=restorer.steps, seed=seed, task=task.value, tile=tile_px, tile_overlap=tile_overlap,
         batch_size=batch, fmt=format.value, quality=quality, suffix=suffix, overwrite=overwrite,
