@@ -77,3 +77,16 @@ def test_init_fine_tunes_from_weights_and_takes_their_shape(tmp_path, pairs, tin
     assert "initialised from" in result.output and "dim 8, dim_mults 1,2" in result.output
     clash = _train("--out", tmp_path / "run2", "--data", f"{pairs}:haze", "--init", tiny_weights, "--variant", "S", "--steps", 1)
     assert clash.exit_code == 2 and "--init has dim 8" in clash.output
+
+
+def test_resume_needs_only_the_run_folder_and_new_options_win(tmp_path, pairs):
+    out = tmp_path / "run"
+    assert _train("--out", out, "--data", f"{pairs}:haze", *tiny_args(steps=1), "--lr", "1e-4").exit_code == 0
+    result = _train("--out", out, "--resume", "--steps", 3, "--lr", "2e-4", "--log-every", 1)
+    assert result.exit_code == 0, result.output
+    assert "resuming" in result.output and "step 3/3" in result.output and "step 1/3" not in result.output
+    import torch
+
+    ckpt = torch.load(out / "model-last.pt", map_location="cpu", weights_only=True)
+    assert ckpt["step"] == 3 and ckpt["opt0"]["param_groups"][0]["lr"] == 2e-4
+    assert 'lr = 0.0002' in (out / "config.toml").read_text() and "dim = 8" in (out / "config.toml").read_text()

@@ -69,7 +69,7 @@ def train(
         raise UsageError("--out is required: the folder for checkpoints, logs and plots")
     cfg = resolve_config(
         config_file=config,
-        resume_dir=out if resume else None,
+        resume=resume,
         out=str(out) if out is not None else None,
         data=data, synthetic=synthetic, tasks=tasks, mix=mix, val=val, val_synthetic=val_synthetic,
         variant=variant, dim=dim, dim_mults=dim_mults, init=str(init) if init is not None else None,

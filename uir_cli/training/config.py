@@ -89,6 +89,7 @@ class TrainConfig:
 
     @property
     def run_dir(self) -> Path:
+        """The run folder (``out``)."""
         return Path(self.out)
 
     @property
@@ -317,34 +318,41 @@ def config_from_text(text: str) -> TrainConfig:
     return replace(TrainConfig(), **{k: _coerce(k, v, Path.cwd()) for k, v in values.items() if k in _FIELDS})
 
 
-def resolve_config(*, config_file: Path | None = None, resume_dir: Path | None = None, cwd: Path | None = None,
+def resolve_config(*, config_file: Path | None = None, resume: bool = False, cwd: Path | None = None,
                    **cli: object) -> TrainConfig:
-    """Merge defaults, the saved run config (``resume_dir``), ``config_file`` and ``cli`` values.
+    """Merge defaults, the run's saved config (when ``resume``), ``config_file`` and ``cli`` values.
 
     ``cli``: field name -> value for the options given on the command line
-    (None means not given).  Returns a checked, absolute-path config; raises
-    :class:`UsageError` naming the option (and file) on any bad value.
+    (None means not given).  With ``resume`` the run folder (``out`` from the
+    command line, else from the file) contributes its ``config.toml`` beneath
+    the file and the command line.  Returns a checked, absolute-path config;
+    raises :class:`UsageError` naming the option (and file) on any bad value.
     """
     cwd = Path(cwd or Path.cwd())
-    values: dict[str, object] = {}
-    if resume_dir is not None:
-        saved = Path(resume_dir).expanduser() / CONFIG_NAME
-        if saved.is_file():
-            values.update({k: _coerce(k, v, saved.parent) for k, v in read_toml(saved).items()})
+    from_file: dict[str, object] = {}
     if config_file is not None:
         path = Path(config_file).expanduser()
         base = path.absolute().parent
         for key, value in read_toml(path).items():
             try:
-                values[key] = _coerce(key, value, base)
+                from_file[key] = _coerce(key, value, base)
             except UsageError as exc:
                 raise UsageError(exc.message, hint=exc.hint, path=path) from None
+    from_cli: dict[str, object] = {}
     for key, value in cli.items():
         if key not in _FIELDS:
             raise TypeError(f"unknown config field {key!r}")
         if value is None or (isinstance(value, (list, tuple)) and not value and key in _PATH_LISTS):
             continue
-        values[key] = _coerce(key, value, cwd)
-    if resume_dir is not None and not values.get("out"):
-        values["out"] = _absolute(str(resume_dir), cwd)
+        from_cli[key] = _coerce(key, value, cwd)
+    values: dict[str, object] = {}
+    out = from_cli.get("out") or from_file.get("out")
+    if resume and out:
+        saved = Path(str(out)) / CONFIG_NAME
+        if saved.is_file():
+            values.update({k: _coerce(k, v, saved.parent) for k, v in read_toml(saved).items()})
+    values.update(from_file)
+    values.update(from_cli)
+    if out:
+        values["out"] = out
     return _check(replace(TrainConfig(), **values))

@@ -69,6 +69,7 @@ def setup(device: torch.device) -> DistInfo:
 
 
 def barrier(info: DistInfo) -> None:
+    """Wait until every rank gets here (nothing with one process)."""
     if info.enabled:
         import torch.distributed as dist
 
@@ -98,6 +99,7 @@ def any_rank(flag: bool, info: DistInfo) -> bool:
 
 
 def teardown(info: DistInfo) -> None:
+    """Leave the process group (nothing with one process)."""
     if info.enabled:
         import torch.distributed as dist
 

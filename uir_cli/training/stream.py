@@ -112,6 +112,7 @@ class ImageCache:
         self._bytes = 0
 
     def get(self, path: str, max_side: int) -> np.ndarray:
+        """(H, W, 3) uint8 RGB of ``path`` (short side at most ``max_side``, 0: as stored); decodes on a miss."""
         key = (path, max_side)
         hit = self._items.get(key)
         if hit is not None:
