@@ -37,7 +37,7 @@ _uir() {
         "benchmark:--report-dir"|"benchmark:-o") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "benchmark:--model"|"benchmark:-m") COMPREPLY=($(compgen -W "$(uir weights list --names 2>/dev/null)" -- "$cur")); return ;;
         "benchmark:--weights"|"benchmark:-w") COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        "benchmark:--which") COMPREPLY=(); return ;;
+        "benchmark:--which") COMPREPLY=($(compgen -W "auto ema online" -- "$cur")); return ;;
         "benchmark:--steps") COMPREPLY=(); return ;;
         "benchmark:--seed") COMPREPLY=(); return ;;
         "benchmark:--tile") COMPREPLY=($(compgen -W "0 auto 256 512 1024" -- "$cur")); return ;;

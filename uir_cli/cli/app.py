@@ -10,6 +10,7 @@ from .. import __version__
 from . import restore, weights
 from . import degrade
 from . import train
+from . import benchmark
 
 class Shell(str, Enum):
     bash = "bash"
@@ -44,6 +45,7 @@ def root(
 app.command("restore", no_args_is_help=True)(restore.restore)
 app.command("degrade", no_args_is_help=True)(degrade.degrade)
 app.command("train", no_args_is_help=True)(train.train)
+app.add_typer(benchmark.app, name="benchmark")
 
 
 @app.command("completion")

@@ -1,0 +1,332 @@
+"""`uir benchmark`: PSNR/SSIM on paired test sets, with reports that say how every number was made;
+`uir benchmark compare`: several reports in one table."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError
+from .console import err, handle_errors, is_interactive, out
+from .restore import Precision, Task, Which, complete_devices
+from .weights import complete_weight_names
+
+
+class Protocol(str, Enum):
+    """The metric protocols of engine.metrics.PROTOCOLS (spelled out: the CLI imports no numpy)."""
+
+    diffuir = "diffuir"
+    basicsr = "basicsr"
+    rgb = "rgb"
+
+
+def complete_datasets(incomplete: str) -> list[str]:
+    from ..engine.datasets import dataset_names
+    from ..engine.synthetic import NAME, set_names
+
+    names = [*dataset_names(), NAME, *set_names(), "all"]
+    return [n for n in names if n.lower().startswith(incomplete.lower())]
+
+
+app = typer.Typer(
+    help="Measure PSNR/SSIM on paired test sets (named benchmarks, the synthetic set, or any folders); compare reports.\n\n"
+    "Outputs are rounded to 8 bits (as a saved PNG) and scored against the 8-bit targets under a named protocol. "
+    "Exit codes: 0 every pair scored; 1 some failed; 2 usage error or dataset not found; 3 could not start "
+    "(weights, device); 130 interrupted (the report of the images done is still written).",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_DATA, _SCORE, _OUT, _MODEL = "Data", "Scoring", "Reports", "Model (ignored with --predictions)"
+
+
+@app.callback(invoke_without_command=True)
+@handle_errors
+def benchmark(
+    ctx: typer.Context,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Named sets, comma-separated: Rain100L, LOL, SOTS-outdoor ..., synthetic (built once from the shipped photos), synthetic-TASK, or all (every named set under --data-root; not synthetic).", autocompletion=complete_datasets, rich_help_panel=_DATA, show_default=False)] = None,
+    data_root: Annotated[Optional[Path], typer.Option("--data-root", help="Folder holding the named sets (default: $UIR_DATA, else ~/datasets).", file_okay=False, rich_help_panel=_DATA, show_default=False)] = None,
+    input: Annotated[Optional[Path], typer.Option("--input", "-i", help="Folder of degraded inputs, paired with --target by file name.", file_okay=False, rich_help_panel=_DATA, show_default=False)] = None,
+    target: Annotated[Optional[Path], typer.Option("--target", "-t", help="Folder of clean targets.", file_okay=False, rich_help_panel=_DATA, show_default=False)] = None,
+    task: Annotated[Task, typer.Option(help="Task of --input/--target; low-light equalises the inputs' histograms first (as the authors test LOL). Named sets know their task.", rich_help_panel=_DATA)] = Task.auto,
+    predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Score the outputs in this folder (another method's, or a saved run's: DIR or DIR/DATASET), matched by file name; no model runs.", file_okay=False, rich_help_panel=_DATA, show_default=False)] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N pairs of each set (natural order).", min=1, rich_help_panel=_DATA, show_default=False)] = None,
+    protocol: Annotated[Protocol, typer.Option(help="diffuir: Y channel, SSIM over the whole image (DiffUIR's numbers); basicsr: Y, SSIM's valid region; rgb: R, G, B.", rich_help_panel=_SCORE)] = Protocol.diffuir,
+    crop_border: Annotated[int, typer.Option(help="Pixels removed from each side before scoring.", min=0, rich_help_panel=_SCORE)] = 0,
+    report_dir: Annotated[Optional[Path], typer.Option("--report-dir", "-o", help="Write report.json, report.csv and report.md here.", file_okay=False, rich_help_panel=_OUT, show_default=False)] = None,
+    save_images: Annotated[bool, typer.Option("--save-images", help="Keep the outputs: REPORT_DIR/images/DATASET/NAME.png.", rich_help_panel=_OUT)] = False,
+    html: Annotated[bool, typer.Option("--html", help="Also write REPORT_DIR/report.html: one self-contained page with every input, output and target.", rich_help_panel=_OUT)] = False,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Registered weights (see `uir weights list`); default: weights.toml's default.", autocompletion=complete_weight_names, rich_help_panel=_MODEL, show_default=False)] = None,
+    weights: Annotated[Optional[Path], typer.Option("--weights", "-w", help="A weights file: the authors' checkpoint, a state dict or safetensors.", dir_okay=False, rich_help_panel=_MODEL, show_default=False)] = None,
+    which: Annotated[Which, typer.Option(help="Which weights of a training checkpoint: auto (EMA if present), ema or online.", rich_help_panel=_MODEL)] = Which.auto,
+    steps: Annotated[Optional[int], typer.Option(help="Sampling steps (default: the weights' own, usually 3).", min=1, max=1000, rich_help_panel=_MODEL, show_default=False)] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the starting noise (drawn per image, whole).", rich_help_panel=_MODEL)] = 0,
+    tile: Annotated[str, typer.Option(help="0: whole images (the published protocol); auto: whole when they fit in memory; N: tiles of at most N x N.", autocompletion=lambda incomplete: ["0", "auto", "256", "512", "1024"], rich_help_panel=_MODEL)] = "0",
+    tile_overlap: Annotated[int, typer.Option(help="Overlap of neighbouring tiles, blended smoothly.", min=0, max=512, rich_help_panel=_MODEL)] = 32,
+    batch_size: Annotated[str, typer.Option(help="Tiles per network call: auto (1 on the CPU, as many as fit on a GPU) or N.", autocompletion=lambda incomplete: ["auto", "1", "2", "4", "8"], rich_help_panel=_MODEL)] = "auto",
+    device: Annotated[str, typer.Option(help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.", autocompletion=complete_devices, rich_help_panel=_MODEL)] = "auto",
+    precision: Annotated[Precision, typer.Option(help="auto: bf16 (or fp16) on CUDA, fp32 elsewhere.", rich_help_panel=_MODEL)] = Precision.auto,
+) -> None:
+    """Measure PSNR/SSIM of restored outputs against clean targets (the help text is the app's)."""
+    if ctx.invoked_subcommand is not None:
+        if dataset or input or target or predictions:
+            raise UsageError(f"options of `uir benchmark` do not go with `{ctx.invoked_subcommand}`")
+        return
+    _check_options(dataset, input, target, task, predictions, report_dir, save_images, html, model, weights)
+    from .restore import _default_model, _sigterm_as_interrupt, parse_batch, parse_tile
+
+    tile_px, batch = parse_tile(tile), parse_batch(batch_size)
+    input, target, predictions, data_root, report_dir = (
+        p.expanduser().resolve() if p is not None else None for p in (input, target, predictions, data_root, report_dir))
+    from ..engine import evaluate as ev
+
+    if dataset:
+        root = (data_root or Path(os.environ.get("UIR_DATA") or "~/datasets")).expanduser()
+        selection = ev.select_datasets(dataset, root)
+    else:
+        selection = ev.custom_selection(input, target, task=task.value, predictions=predictions)
+    work = ev.plan_work(selection, limit=limit, predictions=predictions, inputs_given=bool(dataset or input))
+
+    restorer = None
+    if predictions is None:
+        from ..engine.restorer import load_restorer
+
+        restorer = load_restorer(weights or model or _default_model(), device=device, precision=precision.value,
+                                 which=which.value, steps=steps)
+        if batch is None:
+            from ..engine.memory import auto_batch
+
+            side = tile_px or 512
+            batch = auto_batch(side * side, restorer.net.config, restorer.place.precision, restorer.device)
+    options = ev.EvalOptions(
+        protocol=protocol.value, crop_border=crop_border, limit=limit, seed=seed, tile=tile_px,
+        tile_overlap=tile_overlap, batch_size=batch or 1, predictions=predictions,
+        save_dir=report_dir / "images" if save_images and report_dir else None)
+    for line in selection.notes:
+        err.print(line, markup=False)
+    for name, why in selection.absent:
+        err.print(f"absent: {name} ({why})", markup=False)
+
+    events = _events(sum(len(w.pairs) for w in work), html)
+    _sigterm_as_interrupt()
+    try:
+        run = ev.evaluate(work, restorer=restorer, options=options, events=events, selection=selection,
+                          command_line=_command_line(ctx))
+    finally:
+        events.close()
+    if report_dir is not None:
+        from ..engine.benchreport import write_reports
+
+        files = write_reports(run, report_dir, thumbnails=events.thumbs if html else None)
+        err.print(f"report: {files.json}, {files.csv.name}, {files.md.name}"
+                  + (f", {files.html.name}" if files.html else ""), markup=False)
+    _print_summary(run)
+    if run.interrupted:
+        err.print("interrupted: the report covers the images done so far", style="yellow")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    raise typer.Exit(EXIT_SOME_FAILED if run.failed else EXIT_OK)
+
+
+def _check_options(dataset, input, target, task, predictions, report_dir, save_images, html, model, weights) -> None:
+    if dataset and (input or target):
+        raise UsageError("give --dataset, or --input and --target, not both")
+    if input and not target:
+        raise UsageError("--input needs --target")
+    if not dataset and not target:
+        raise UsageError("give --dataset NAME, or --input DIR --target DIR", hint="see `uir benchmark --help`")
+    if target and not input and not predictions:
+        raise UsageError("--target needs --input (or --predictions, to score outputs alone)")
+    if dataset and task != Task.auto:
+        raise UsageError("--task applies to --input/--target; named datasets know their task")
+    if (save_images or html) and report_dir is None:
+        raise UsageError(f"{'--save-images' if save_images else '--html'} needs --report-dir")
+    if model and weights:
+        raise UsageError("give --model or --weights, not both")
+    if predictions and (model or weights or save_images):
+        raise UsageError("--predictions scores outputs that exist: no model runs, so --model, --weights and "
+                         "--save-images do not apply")
+
+
+def _command_line(ctx: typer.Context) -> str:
+    """The options given on the command line (not defaults), as a runnable `uir benchmark ...`."""
+    import shlex
+
+    words = ["uir", "benchmark"]
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)  # typer's own click: compare by name
+        if not param.opts or getattr(source, "name", "") not in ("COMMANDLINE", "ENVIRONMENT"):
+            continue
+        value = ctx.params.get(param.name)
+        flag = max(param.opts, key=len)
+        if isinstance(value, bool):
+            words += [flag] if value else []
+        elif value is not None:
+            words += [flag, str(value.value if isinstance(value, Enum) else value)]
+    return shlex.join(words)
+
+
+# --- progress ----------------------------------------------------------------------------
+
+
+class _PlainEvents:
+    """A line per image on stderr; keeps thumbnails for the HTML report when asked."""
+
+    def __init__(self, keep_thumbnails: bool):
+        self.thumbs: dict | None = {} if keep_thumbnails else None
+        self.count = self.total_in_set = 0
+        self.t0 = time.perf_counter()
+
+    def dataset_started(self, work) -> None:
+        self.count, self.total_in_set = 0, len(work.pairs)
+        self._say(f"{work.dataset.name}: {len(work.pairs)} pair(s), task {work.dataset.task}")
+
+    def image_started(self, dataset: str, name: str, width: int, height: int, tiles: int) -> None: ...
+
+    def tiles(self, count: int, pixels: int) -> None: ...
+
+    def image_finished(self, result, images) -> None:
+        from ..engine.benchreport import fmt_psnr, fmt_ssim, thumbnails_of
+
+        self.count += 1
+        if self.thumbs is not None:
+            self.thumbs[(result.dataset, result.name)] = thumbnails_of(images)
+        where = f"[{result.dataset} {self.count}/{self.total_in_set}] {result.name}"
+        if result.status != "done":
+            self._say(f"{where}: failed: {result.reason}", style="red")
+            return
+        base = f" (input {fmt_psnr(result.input_psnr)} / {fmt_ssim(result.input_ssim)})" if result.input_psnr is not None else ""
+        secs = f", {result.seconds:.2f} s" if result.seconds is not None else ""
+        self._say(f"{where}: PSNR {fmt_psnr(result.psnr)} dB, SSIM {fmt_ssim(result.ssim)}{base}{secs}")
+
+    def dataset_finished(self, result) -> None: ...
+
+    def _say(self, text: str, style: str | None = None) -> None:
+        err.print(text, markup=False, style=style)
+
+    def close(self) -> None: ...
+
+
+class _RichEvents(_PlainEvents):
+    """A live bar on stderr: images of all sets, and the tiles of the image being restored."""
+
+    def __init__(self, total: int, keep_thumbnails: bool):
+        super().__init__(keep_thumbnails)
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True)
+        self.images = self.progress.add_task("images", total=total)
+        self.tile_task = self.progress.add_task("tiles", total=None, visible=False)
+        self.progress.start()
+
+    def dataset_started(self, work) -> None:
+        self.count, self.total_in_set = 0, len(work.pairs)
+        self.progress.update(self.images, description=work.dataset.name)
+
+    def image_started(self, dataset: str, name: str, width: int, height: int, tiles: int) -> None:
+        self.progress.update(self.tile_task, description=f"{name} ({width}x{height})", total=tiles, completed=0,
+                             visible=True)
+
+    def tiles(self, count: int, pixels: int) -> None:
+        self.progress.advance(self.tile_task, count)
+
+    def image_finished(self, result, images) -> None:
+        self.progress.advance(self.images)
+        if result.status != "done":
+            super().image_finished(result, images)  # failures stay on screen
+        else:
+            self.count += 1
+            if self.thumbs is not None:
+                from ..engine.benchreport import thumbnails_of
+
+                self.thumbs[(result.dataset, result.name)] = thumbnails_of(images)
+
+    def _say(self, text: str, style: str | None = None) -> None:
+        self.progress.console.print(text, markup=False, style=style)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def _events(total: int, keep_thumbnails: bool) -> _PlainEvents:
+    return _RichEvents(total, keep_thumbnails) if is_interactive() else _PlainEvents(keep_thumbnails)
+
+
+# --- tables ------------------------------------------------------------------------------
+
+
+def _print_table(title: str, header: list[str], rows: list[list[str]], caption: str = "") -> None:
+    """A Rich table on a terminal, aligned plain text otherwise; on stdout."""
+    if sys.stdout.isatty():
+        from rich.table import Table
+
+        table = Table(title=title, caption=caption or None)
+        for i, h in enumerate(header):
+            table.add_column(h, justify="left" if i == 0 or h == "note" else "right")
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+        return
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    lines = [title] if title else []
+    for row in [header, *rows]:
+        cells = [str(c).ljust(w) if i == 0 or header[i] == "note" else str(c).rjust(w)
+                 for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+    if caption:
+        lines.append(caption)
+    typer.echo("\n".join(lines))
+
+
+def _print_summary(run) -> None:
+    from ..engine.benchreport import fmt_delta, fmt_psnr, fmt_ssim, summary_rows
+
+    rows = summary_rows(run)
+    failed = any(r.failed for r in rows)
+    header = ["dataset", "pairs", "input PSNR", "input SSIM", "PSNR", "SSIM", "gain (dB)"] + (["failed"] if failed else [])
+    body = [[r.dataset, str(r.pairs), fmt_psnr(r.input_psnr), fmt_ssim(r.input_ssim), fmt_psnr(r.psnr),
+             fmt_ssim(r.ssim), fmt_delta(r.gain, 2)] + ([str(r.failed)] if failed else []) for r in rows]
+    source = run.model.name if run.model else "predictions"
+    caption = f"protocol {run.settings.protocol}, crop border {run.settings.crop_border}; {source}"
+    if run.interrupted:
+        caption += "; INTERRUPTED: partial"
+    _print_table("", header, body, caption)
+
+
+@app.command("compare", no_args_is_help=True)
+@handle_errors
+def compare(
+    reports: Annotated[list[Path], typer.Argument(help="report.json files of `uir benchmark --report-dir`; differences are to the first.", dir_okay=False, show_default=False)],
+) -> None:
+    """One table of several benchmark reports, with each report's difference to the first."""
+    from ..engine.benchreport import compare_reports, fmt_delta, fmt_psnr, fmt_ssim
+
+    cmp = compare_reports(list(reports))
+    header = ["dataset"]
+    for i, c in enumerate(cmp.columns):
+        header += [f"{c.label} PSNR", f"{c.label} SSIM"] + (["ΔPSNR", "ΔSSIM"] if i else [])
+    header.append("note")
+    rows = []
+    for row in cmp.rows:
+        cells = [row.dataset]
+        for i, cell in enumerate(row.cells):
+            width = 4 if i else 2
+            if cell is None:
+                cells += ["-"] * width
+                continue
+            cells += [fmt_psnr(cell.psnr), fmt_ssim(cell.ssim)]
+            if i:
+                cells += [fmt_delta(cell.d_psnr, 2), fmt_delta(cell.d_ssim, 4)]
+        cells.append("" if row.comparable else f"NOT COMPARABLE: {row.note}")
+        rows.append(cells)
+    for w in cmp.warnings:
+        err.print(f"warning: {w}", style="yellow", markup=False)
+    protocols = sorted({c.protocol for c in cmp.columns})
+    _print_table("", header, rows, f"protocol {', '.join(protocols)}; differences to {cmp.columns[0].label}")
