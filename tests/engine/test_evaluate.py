@@ -14,15 +14,8 @@ import pytest
 from PIL import Image
 
 from uir_cli.engine import benchreport, metrics, synthetic
-from uir_cli.engine.evaluate import (
-    EvalOptions,
-    Events,
-    Selection,
-    custom_selection,
-    evaluate,
-    plan_work,
-    select_datasets,
-)
+from uir_cli.engine.benchsets import Selection, custom_selection, dataset_choices, plan_work, select_datasets
+from uir_cli.engine.evaluate import EvalOptions, Events, evaluate
 from uir_cli.engine.imageio import read_image, to_uint
 from uir_cli.errors import DatasetError
 
@@ -378,19 +371,13 @@ def test_the_synthetic_set_builds_deterministically_and_heals(tmp_path, small_ph
 
 
 def test_synthetic_is_a_dataset_name_built_in_the_user_data_dir(isolated_user_data):
-    assert "synthetic" in benchreport_choices()
+    assert {"synthetic", "synthetic-haze", "all", "LOL"} <= set(dataset_choices())
     selection = select_datasets("synthetic", Path("/nonexistent"))
     assert [s.name for s in selection.sets] == [f"synthetic-{t}" for t in synthetic.TASKS]
     assert selection.sets[0].input_dir == isolated_user_data / "datasets" / "synthetic-v1" / "synthetic-rain" / "input"
     assert selection.notes and "built the synthetic set" in selection.notes[0]
     assert [s.task for s in select_datasets("synthetic-low-light", Path("/x")).sets] == ["low-light"]
     assert select_datasets("synthetic-haze", Path("/x")).notes == ()  # already built
-
-
-def benchreport_choices() -> list[str]:
-    from uir_cli.engine.evaluate import dataset_choices
-
-    return dataset_choices()
 
 
 def test_selection_keeps_notes_and_absent_in_the_run(tmp_path):

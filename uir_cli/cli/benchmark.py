@@ -85,14 +85,15 @@ def benchmark(
     tile_px, batch = parse_tile(tile), parse_batch(batch_size)
     input, target, predictions, data_root, report_dir = (
         p.expanduser().resolve() if p is not None else None for p in (input, target, predictions, data_root, report_dir))
+    from ..engine import benchsets
     from ..engine import evaluate as ev
 
     if dataset:
         root = (data_root or Path(os.environ.get("UIR_DATA") or "~/datasets")).expanduser()
-        selection = ev.select_datasets(dataset, root)
+        selection = benchsets.select_datasets(dataset, root)
     else:
-        selection = ev.custom_selection(input, target, task=task.value, predictions=predictions)
-    work = ev.plan_work(selection, limit=limit, predictions=predictions, inputs_given=bool(dataset or input))
+        selection = benchsets.custom_selection(input, target, task=task.value, predictions=predictions)
+    work = benchsets.plan_work(selection, limit=limit, predictions=predictions, inputs_given=bool(dataset or input))
 
     restorer = None
     if predictions is None:
@@ -114,7 +115,7 @@ def benchmark(
     for name, why in selection.absent:
         err.print(f"absent: {name} ({why})", markup=False)
 
-    events = _events(sum(len(w.pairs) for w in work), html)
+    events = _events(sum(len(w.pairs) for w in work), html, restorer.steps if restorer else 1)
     _sigterm_as_interrupt()
     try:
         run = ev.evaluate(work, restorer=restorer, options=options, events=events, selection=selection,
@@ -216,8 +217,9 @@ class _PlainEvents:
 class _RichEvents(_PlainEvents):
     """A live bar on stderr: images of all sets, and the tiles of the image being restored."""
 
-    def __init__(self, total: int, keep_thumbnails: bool):
+    def __init__(self, total: int, keep_thumbnails: bool, steps: int):
         super().__init__(keep_thumbnails)
+        self.steps = steps  # each tile is evaluated once per sampler step
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -231,7 +233,7 @@ class _RichEvents(_PlainEvents):
         self.progress.update(self.images, description=work.dataset.name)
 
     def image_started(self, dataset: str, name: str, width: int, height: int, tiles: int) -> None:
-        self.progress.update(self.tile_task, description=f"{name} ({width}x{height})", total=tiles, completed=0,
+        self.progress.update(self.tile_task, description=f"{name} ({width}x{height})", total=tiles * self.steps, completed=0,
                              visible=True)
 
     def tiles(self, count: int, pixels: int) -> None:
@@ -255,8 +257,8 @@ class _RichEvents(_PlainEvents):
         self.progress.stop()
 
 
-def _events(total: int, keep_thumbnails: bool) -> _PlainEvents:
-    return _RichEvents(total, keep_thumbnails) if is_interactive() else _PlainEvents(keep_thumbnails)
+def _events(total: int, keep_thumbnails: bool, steps: int) -> _PlainEvents:
+    return _RichEvents(total, keep_thumbnails, steps) if is_interactive() else _PlainEvents(keep_thumbnails)
 
 
 # --- tables ------------------------------------------------------------------------------
@@ -269,7 +271,10 @@ def _print_table(title: str, header: list[str], rows: list[list[str]], caption: 
 
         table = Table(title=title, caption=caption or None)
         for i, h in enumerate(header):
-            table.add_column(h, justify="left" if i == 0 or h == "note" else "right")
+            if h == "note":
+                table.add_column(h, justify="left", min_width=16, overflow="fold")
+            else:
+                table.add_column(h, justify="left" if i == 0 else "right", no_wrap=True)
         for row in rows:
             table.add_row(*row)
         out.print(table)

@@ -327,6 +327,8 @@ class CompareRow:
 
 @dataclass(frozen=True)
 class Comparison:
+    """Several reports side by side: their columns, a row per dataset, and why numbers are not comparable."""
+
     columns: tuple[ReportColumn, ...]
     rows: tuple[CompareRow, ...]
     warnings: tuple[str, ...]
