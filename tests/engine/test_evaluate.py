@@ -376,6 +376,7 @@ def test_synthetic_is_a_dataset_name_built_in_the_user_data_dir(isolated_user_da
     assert [s.name for s in selection.sets] == [f"synthetic-{t}" for t in synthetic.TASKS]
     assert selection.sets[0].input_dir == isolated_user_data / "datasets" / "synthetic-v1" / "synthetic-rain" / "input"
     assert selection.notes and "built the synthetic set" in selection.notes[0]
+    assert any(f"seed {synthetic.SEED}" in n and "manifest.json" in n for n in selection.sets[0].notes)
     assert [s.task for s in select_datasets("synthetic-low-light", Path("/x")).sets] == ["low-light"]
     assert select_datasets("synthetic-haze", Path("/x")).notes == ()  # already built
 

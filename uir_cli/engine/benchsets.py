@@ -13,7 +13,7 @@ unknown or missing dataset, files without a partner, missing predictions) raise
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import DatasetError
@@ -84,7 +84,9 @@ def select_datasets(names: str, root: Path, *, synthetic_root: Path | None = Non
             for task in tasks:
                 lq_dir, gt_dir = built.folders(task)
                 found = pair_folders(lq_dir, gt_dir, name=synthetic.set_name(task), task=task)
-                sets.setdefault(found.name, found)
+                origin = (f"made by uir.degrade from the shipped photos, seed {synthetic.SEED}; files, sha256 and "
+                          f"parameters in {built.root / synthetic.MANIFEST}")
+                sets.setdefault(found.name, replace(found, notes=(origin, *found.notes)))
             continue
         if not any(_squash(name) == _squash(known) for known in NAMED):
             raise DatasetError(f"unknown dataset {name!r}", hint=f"known: {', '.join(dataset_choices())}")

@@ -452,7 +452,7 @@ def _model_record(restorer) -> ModelRecord | None:
     if restorer is None:
         return None
     info = restorer.info
-    return ModelRecord(info.name, info.variant, info.sha256, info.path, info.which, restorer.steps)
+    return ModelRecord(info.name, info.variant, info.sha256, str(Path(info.path).resolve()), info.which, restorer.steps)
 
 
 def _environment() -> RunEnvironment:

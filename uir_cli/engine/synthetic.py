@@ -205,7 +205,11 @@ def _swap_in(staging: Path, root: Path) -> None:
     old = root.parent / f".{root.name}.old-{os.getpid()}"
     if root.exists():
         os.replace(root, old)
-    os.replace(staging, root)
+    try:
+        os.replace(staging, root)
+    except OSError:
+        if not root.is_dir():  # else another process put its build there first: keep that one
+            raise
     shutil.rmtree(old, ignore_errors=True)
 
 
