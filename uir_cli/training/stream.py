@@ -292,7 +292,14 @@ def make_loader(stream: TrainStream, batch_size: int, *, start_micro: int, rank:
                 pin: bool) -> torch.utils.data.DataLoader:
     """A DataLoader yielding :class:`TrainBatch` from micro-batch ``start_micro`` on, in order."""
     # One endless iterator per run, so persistent workers would buy nothing; they stop when it is dropped.
-    extra = {"prefetch_factor": 4, "worker_init_fn": _worker_init} if workers > 0 else {}
+    # Workers start from a clean forkserver (spawn where there is none), never by forking this process:
+    # a fork copies the locks other threads hold (OpenMP, logging, uir's own I/O threads) and can hang.
+    extra = {}
+    if workers > 0:
+        import multiprocessing
+
+        context = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        extra = {"prefetch_factor": 4, "worker_init_fn": _worker_init, "multiprocessing_context": context}
     return torch.utils.data.DataLoader(
         stream,
         batch_sampler=MicroBatches(batch_size, start=start_micro, rank=rank, world=world),
