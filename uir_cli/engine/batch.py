@@ -7,7 +7,9 @@
   prepares the model's input, a few files ahead; the calling thread runs the
   model on groups of images (tiles of several images share a batch); writer
   threads encode and write atomically.  Memory stays bounded: at most
-  ``prefetch`` decoded images wait, and at most ``writers`` results.
+  ``prefetch`` decoded images wait, at most ``writers`` results, and the
+  pixels decoded but not yet written stay under ``in_flight_pixels`` (one
+  image may always go on, so a huge image runs alone).
 - A file that cannot be read, is too large, or cannot be written fails alone
   with one line; the rest goes on.  Out of device memory, a group is retried
   with smaller tiles.
@@ -28,7 +30,7 @@ import numpy as np
 import torch
 
 from ..errors import ImageError, UirError
-from .imageio import Image, read_image, write_like
+from .imageio import Image, probe_image, read_image, write_like
 from .inputs import InputItem, Missing, in_shard, inside, output_path
 from .locks import OutputClaim
 from .preprocess import prepare_input
@@ -53,6 +55,7 @@ class BatchOptions:
     shard: tuple[int, int] = (0, 1)  # (index from 0, count)
     prefetch: int = 2
     writers: int = 2
+    in_flight_pixels: int | None = None  # decoded but not yet written; None: 16 MP on the CPU, 64 MP otherwise
 
 
 @dataclass
@@ -100,6 +103,10 @@ class _Decoded:
     plan: TilePlan
     decode_s: float
 
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
 
 @dataclass
 class _Done:
@@ -109,6 +116,33 @@ class _Done:
 
 
 _END = object()
+
+
+class _PixelBudget:
+    """Bounds the pixels decoded but not yet written, so memory stays bounded for huge images.
+
+    One image may always proceed, whatever its size; more join it only while
+    the total stays under the limit.
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.used = 0
+        self.cond = threading.Condition()
+
+    def acquire(self, pixels: int, stop: threading.Event) -> bool:
+        with self.cond:
+            while self.used and self.used + pixels > self.limit:
+                if stop.is_set():
+                    return False
+                self.cond.wait(0.1)
+            self.used += pixels
+            return True
+
+    def release(self, pixels: int) -> None:
+        with self.cond:
+            self.used -= pixels
+            self.cond.notify_all()
 
 
 def plan_outputs(items: list[InputItem], missing: list[Missing], opts: BatchOptions) -> tuple[list[tuple[InputItem, Path]], list[FileResult]]:
@@ -154,9 +188,10 @@ def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
 
 
 class _Reader(threading.Thread):
-    def __init__(self, todo, restorer, opts: BatchOptions, out: queue.Queue, stop: threading.Event):
+    def __init__(self, todo, restorer, opts: BatchOptions, out: queue.Queue, stop: threading.Event, budget: _PixelBudget):
         super().__init__(name="uir-reader", daemon=True)
         self.todo, self.restorer, self.opts, self.out, self.stop = todo, restorer, opts, out, stop
+        self.budget = budget
 
     def _put(self, obj) -> None:
         while not self.stop.is_set():
@@ -167,6 +202,7 @@ class _Reader(threading.Thread):
                 continue
         if isinstance(obj, _Decoded):
             obj.claim.release()
+            self.budget.release(obj.pixels)
 
     def run(self) -> None:
         try:
@@ -195,24 +231,35 @@ class _Reader(threading.Thread):
             claim.release()
             return _Done(FileResult(str(item.path), str(dest), "skipped", "output exists"))
         _remove_leftovers(dest)
-        t0 = time.perf_counter()
         try:
-            image = read_image(item.path, max_pixels=self.opts.max_pixels)
-            h, w = image.height, image.width
-            rgb, task = prepare_input(image.rgb, self.opts.task)
-            x_in = _to_tensor(rgb)
-            image.rgb = rgb = None  # the model's copy is x_in; keep only the metadata
-            plan = self.restorer.plan(h, w, tile=self.opts.tile, overlap=self.opts.tile_overlap)
+            w, h = probe_image(item.path)
         except UirError as exc:
             claim.release()
             return _Done(FileResult(str(item.path), str(dest), "failed", exc.message))
-        except MemoryError:
+        if not self.budget.acquire(w * h, self.stop):
             claim.release()
-            return _Done(FileResult(str(item.path), str(dest), "failed", "not enough memory to decode it (see --max-pixels)"))
+            return _Done(FileResult(str(item.path), str(dest), "skipped", "interrupted before it started"))
+        t0 = time.perf_counter()
+        try:
+            image = read_image(item.path, max_pixels=self.opts.max_pixels)
+            height, width = image.height, image.width
+            rgb, task = prepare_input(image.rgb, self.opts.task)
+            x_in = _to_tensor(rgb)
+            image.rgb = rgb = None  # the model's copy is x_in; keep only the metadata
+            plan = self.restorer.plan(height, width, tile=self.opts.tile, overlap=self.opts.tile_overlap)
+        except (UirError, MemoryError) as exc:
+            claim.release()
+            self.budget.release(w * h)
+            reason = exc.message if isinstance(exc, UirError) else "not enough memory to decode it (see --max-pixels)"
+            return _Done(FileResult(str(item.path), str(dest), "failed", reason))
         except BaseException:
             claim.release()
+            self.budget.release(w * h)
             raise
-        return _Decoded(item, dest, claim, image, x_in, w, h, task, plan, time.perf_counter() - t0)
+        if (w, h) != (width, height):  # the header and the pixels disagree: count the pixels
+            self.budget.release(w * h)
+            self.budget.acquire(width * height, threading.Event())
+        return _Decoded(item, dest, claim, image, x_in, width, height, task, plan, time.perf_counter() - t0)
 
 
 def _remove_leftovers(dest: Path) -> None:
@@ -235,7 +282,9 @@ def run_batch(restorer, todo: list[tuple[InputItem, Path]], opts: BatchOptions, 
     events = events or Events()
     stop = stop or threading.Event()
     decoded: queue.Queue = queue.Queue(maxsize=max(1, opts.prefetch))
-    reader = _Reader(todo, restorer, opts, decoded, stop)
+    limit = opts.in_flight_pixels or (16_000_000 if restorer.device.type == "cpu" else 64_000_000)
+    budget = _PixelBudget(limit)
+    reader = _Reader(todo, restorer, opts, decoded, stop, budget)
     results: list[FileResult] = []
     lock = threading.Lock()
     pending: list[Future] = []
@@ -253,8 +302,11 @@ def run_batch(restorer, todo: list[tuple[InputItem, Path]], opts: BatchOptions, 
             base.status, base.warnings = "done", list(d.image.warnings) + list(written.warnings)
         except UirError as exc:
             base.status, base.reason = "failed", exc.message
+        except Exception as exc:  # noqa: BLE001 - an unforeseen error fails this file, not the batch
+            base.status, base.reason = "failed", f"cannot write: {type(exc).__name__}: {exc}"
         finally:
             d.claim.release()
+            budget.release(d.pixels)
         base.encode_s = time.perf_counter() - t0
         finish(base)
 
@@ -288,10 +340,12 @@ def run_batch(restorer, todo: list[tuple[InputItem, Path]], opts: BatchOptions, 
             except BaseException:
                 for d in group:
                     d.claim.release()
+                    budget.release(d.pixels)
                 raise
             for d, (restored, base) in zip(group, outputs):
                 if restored is None:
                     d.claim.release()
+                    budget.release(d.pixels)
                     finish(base)
                     continue
                 pending[:] = [f for f in pending if not f.done()]
@@ -312,6 +366,7 @@ def run_batch(restorer, todo: list[tuple[InputItem, Path]], opts: BatchOptions, 
                 break
             if isinstance(left, _Decoded):
                 left.claim.release()
+                budget.release(left.pixels)
         reader.join(timeout=5)
     return results
 
