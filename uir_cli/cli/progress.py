@@ -14,6 +14,7 @@ class PlainRestoreEvents:
     def __init__(self, *, quiet: bool = False, verbose: bool = False, prefix: str = ""):
         self.quiet, self.verbose, self.prefix = quiet, verbose, prefix
         self.pixels = 0
+        self.done_mp = 0.0
         self.t0 = time.perf_counter()
 
     def planned(self, todo: int, skipped: int, failed: int) -> None:
@@ -70,8 +71,9 @@ class RichRestoreEvents(PlainRestoreEvents):
         self.progress.start()
 
     def _rate(self) -> str:
+        """Megapixels of restored images per second, over the files finished so far."""
         dt = time.perf_counter() - self.t0
-        return f"{self.pixels / 1e6 / dt:.2f} MP/s" if dt > 0 and self.pixels else ""
+        return f"{self.done_mp / dt:.3f} MP/s" if dt > 0 and self.done_mp else ""
 
     def started(self, path: Path, width: int, height: int, tiles: int) -> None:
         self.progress.update(self.tile_task, description=f"{path.name} ({width}x{height})", total=tiles * self.steps,
@@ -80,10 +82,12 @@ class RichRestoreEvents(PlainRestoreEvents):
     def tiles(self, count: int, pixels: int) -> None:
         super().tiles(count, pixels)
         self.progress.advance(self.tile_task, count)
-        self.progress.update(self.images, rate=self._rate())
 
     def finished(self, r) -> None:
+        if r.status == "done":
+            self.done_mp += r.megapixels
         self.progress.advance(self.images)
+        self.progress.update(self.images, rate=self._rate())
         super().finished(r)
 
     def close(self) -> None:
