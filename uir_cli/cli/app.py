@@ -7,10 +7,8 @@ from enum import Enum
 import typer
 
 from .. import __version__
-from . import restore, weights
-from . import degrade
-from . import train
-from . import benchmark
+from . import benchmark, degrade, restore, train, weights
+
 
 class Shell(str, Enum):
     bash = "bash"
@@ -43,9 +41,10 @@ def root(
 
 
 app.command("restore", no_args_is_help=True)(restore.restore)
-app.command("degrade", no_args_is_help=True)(degrade.degrade)
-app.command("train", no_args_is_help=True)(train.train)
 app.add_typer(benchmark.app, name="benchmark")
+app.command("train", no_args_is_help=True)(train.train)
+app.command("degrade", no_args_is_help=True)(degrade.degrade)
+app.add_typer(weights.app, name="weights")
 
 
 @app.command("completion")
@@ -54,8 +53,6 @@ def completion(shell: Shell = typer.Argument(..., help="bash, zsh or fish.")) ->
     from .completion import script_for
 
     typer.echo(script_for(shell.value), nl=False)
-
-app.add_typer(weights.app, name="weights")
 
 
 def main() -> None:
