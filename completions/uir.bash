@@ -17,7 +17,7 @@ _uir() {
         "completion") opts="--help -h"; cmds="" ;;
         "degrade") opts="--out -o --kind -k --per-image -n --seed --help -h"; cmds="" ;;
         "restore") opts="--out -o --model -m --weights -w --which --task --steps --seed --tile --tile-overlap --batch-size --device --precision --format --quality --suffix --overwrite --skip-existing --report --quiet -q --verbose -v --shard --max-pixels --help -h"; cmds="" ;;
-        "train") opts="--out -o --data --synthetic --tasks --mix --val --val-synthetic --variant --dim --dim-mults --init --steps --batch-size --crop --lr --accumulate --ema-decay --ema-every --ema-after --t-sampling --precision --seed --val-every --val-count --val-size --save-every --log-every --resume --device --workers --config --help -h"; cmds="" ;;
+        "train") opts="--out -o --data --synthetic --tasks --mix --val --val-synthetic --variant --dim --dim-mults --init --steps --batch-size --crop --lr --accumulate --ema-decay --ema-every --ema-after --t-sampling --objective --precision --seed --val-every --val-count --val-size --save-every --log-every --resume --device --workers --config --help -h"; cmds="" ;;
         "weights") opts="--help -h"; cmds="import info list verify" ;;
         "weights import") opts="--name --which --steps --description --help -h"; cmds="" ;;
         "weights info") opts="--which --json --help -h"; cmds="" ;;
@@ -87,6 +87,7 @@ _uir() {
         "train:--ema-every") COMPREPLY=(); return ;;
         "train:--ema-after") COMPREPLY=(); return ;;
         "train:--t-sampling") COMPREPLY=(); return ;;
+        "train:--objective") COMPREPLY=(); return ;;
         "train:--precision") COMPREPLY=(); return ;;
         "train:--seed") COMPREPLY=(); return ;;
         "train:--val-every") COMPREPLY=(); return ;;

@@ -114,6 +114,7 @@ complete -c uir -n 'test (__uir_path) = '\''train'\''' -l ema-decay -r -d 'EMA d
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l ema-every -r -d 'Update the EMA every N steps \[default: 10]'
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l ema-after -r -d 'Copy the weights (no averaging) for the first N steps \[default: 100]'
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l t-sampling -r -d 'uniform: t ~ U{0..999} (the authors'\''); inference: t near the 3-step sampler'\''s timesteps (learns faster on short runs)'
+complete -c uir -n 'test (__uir_path) = '\''train'\''' -l objective -r -d 'forward: x_t from the forward process (the authors'\''); sampler: x_t as the deterministic 3-step sampler builds it (start noise 0.1, none after), the inputs the network sees when restoring'
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l precision -r -d 'auto (bf16 on recent GPUs, fp32 on the CPU), fp32, bf16 (autocast) or fp16 (autocast + GradScaler)'
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l seed -r -d 'Seed of the initial weights and the whole data stream \[default: 0]'
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l val-every -r -d 'Validate every N steps \[default: 1000]'

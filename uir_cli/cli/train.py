@@ -43,6 +43,7 @@ def train(
     ema_every: Annotated[Optional[int], typer.Option("--ema-every", help="Update the EMA every N steps \\[default: 10].", rich_help_panel=_RECIPE, show_default=False)] = None,
     ema_after: Annotated[Optional[int], typer.Option("--ema-after", help="Copy the weights (no averaging) for the first N steps \\[default: 100].", rich_help_panel=_RECIPE, show_default=False)] = None,
     t_sampling: Annotated[Optional[str], typer.Option("--t-sampling", help="uniform: t ~ U{0..999} (the authors'); inference: t near the 3-step sampler's timesteps (learns faster on short runs).", rich_help_panel=_RECIPE, show_default=False)] = None,
+    objective: Annotated[Optional[str], typer.Option("--objective", help="forward: x_t from the forward process (the authors'); sampler: x_t as the deterministic 3-step sampler builds it (start noise 0.1, none after), the inputs the network sees when restoring.", rich_help_panel=_RECIPE, show_default=False)] = None,
     precision: Annotated[Optional[str], typer.Option("--precision", help="auto (bf16 on recent GPUs, fp32 on the CPU), fp32, bf16 (autocast) or fp16 (autocast + GradScaler).", rich_help_panel=_RECIPE, show_default=False)] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of the initial weights and the whole data stream \\[default: 0].", rich_help_panel=_RECIPE, show_default=False)] = None,
     val_every: Annotated[Optional[int], typer.Option("--val-every", help="Validate every N steps \\[default: 1000].", rich_help_panel=_RUN, show_default=False)] = None,
@@ -74,7 +75,7 @@ def train(
         data=data, synthetic=synthetic, tasks=tasks, mix=mix, val=val, val_synthetic=val_synthetic,
         variant=variant, dim=dim, dim_mults=dim_mults, init=str(init) if init is not None else None,
         steps=steps, batch_size=batch_size, crop=crop, lr=lr, accumulate=accumulate, ema_decay=ema_decay,
-        ema_every=ema_every, ema_after=ema_after, t_sampling=t_sampling, precision=precision, seed=seed,
+        ema_every=ema_every, ema_after=ema_after, t_sampling=t_sampling, objective=objective, precision=precision, seed=seed,
         val_every=val_every, val_count=val_count, val_size=val_size, save_every=save_every, log_every=log_every,
         device=device, workers=workers,
     )  # fmt: skip

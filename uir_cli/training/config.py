@@ -39,6 +39,7 @@ TASK_ALIASES = {
 DEFAULT_MIX = "haze:4,low-light:1,rain:2,snow:2,blur:1"
 VARIANTS = {"T": (32, (1, 1, 1, 1)), "S": (32, (1, 2, 2, 4)), "B": (64, (1, 2, 2, 4)), "L": (64, (1, 2, 4, 8))}
 T_SAMPLING = ("uniform", "inference")
+OBJECTIVES = ("forward", "sampler")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 CONFIG_NAME = "config.toml"
 _GROUPS = 8  # the network's GroupNorm groups (nn.unet.GROUPS): dim must be a multiple
@@ -74,6 +75,7 @@ class TrainConfig:
     ema_every: int = 10
     ema_after: int = 100
     t_sampling: str = "uniform"
+    objective: str = "forward"
     precision: str = "auto"
     val_every: int = 1000
     val_count: int = 8
@@ -202,9 +204,9 @@ def _coerce(name: str, value: object, base: Path) -> object:
     if name == "mix":
         parse_mix(str(value))
         return str(value)
-    if name in ("t_sampling", "precision", "device"):
+    if name in ("t_sampling", "objective", "precision", "device"):
         v = str(value).strip().lower()
-        allowed = {"t_sampling": T_SAMPLING, "precision": PRECISIONS}.get(name)
+        allowed = {"t_sampling": T_SAMPLING, "objective": OBJECTIVES, "precision": PRECISIONS}.get(name)
         if allowed and v not in allowed:
             raise UsageError(f"--{name.replace('_', '-')} must be one of {', '.join(allowed)}, not {value!r}")
         return v

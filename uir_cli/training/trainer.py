@@ -220,7 +220,8 @@ class Trainer:
         no_sync = self.model.no_sync() if (self.dist.enabled and not sync) else contextlib.nullcontext()
         with no_sync:
             with self._autocast():
-                loss = training_loss(self.model, self.schedule, x0, x_in, t, eps) / self.config.accumulate
+                loss = training_loss(self.model, self.schedule, x0, x_in, t, eps, objective=self.config.objective)
+                loss = loss / self.config.accumulate
             (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
         return loss.detach()
 
