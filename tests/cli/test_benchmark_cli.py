@@ -119,11 +119,15 @@ def test_usage_errors_exit_2(args, message):
     assert result.exit_code == 2 and message in result.output
 
 
-def test_without_default_weights_it_says_what_to_pass(tmp_path):
+def test_without_weights_the_default_weights_run(tmp_path):
+    from uir_cli.registry import load_registry
+
     _pairs(tmp_path / "in", tmp_path / "gt")
-    result = _bench("--input", tmp_path / "in", "--target", tmp_path / "gt", "--device", "cpu")
-    assert result.exit_code == 3
-    assert "pass --weights FILE or --model NAME" in result.output
+    result = _bench("--input", tmp_path / "in", "--target", tmp_path / "gt", "--device", "cpu",
+                    "--report-dir", tmp_path / "rep")
+    assert result.exit_code == 0, result.output
+    model = json.loads((tmp_path / "rep" / "report.json").read_text())["model"]
+    assert model["name"] == load_registry().default and model["variant"] == "diffuir-t"
 
 
 def test_synthetic_works_out_of_the_box(isolated_user_data):
