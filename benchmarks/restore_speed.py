@@ -184,6 +184,17 @@ def naive_memory_estimate(megapixels: float, variant: str) -> float:
     return megapixels * 1e6 * 4000 + 2 * 4 * n * n * 4
 
 
+def whole_memory_estimate(megapixels: float, variant: str, precision: str) -> float:
+    """Bytes the engine needs for one whole image (its attention in chunks): the memory model of tiles."""
+    from uir_cli.engine.memory import CPU_OVERHEAD, STATE_BYTES_PER_PIXEL, bytes_per_pixel
+    from uir_cli.nn.unet import UNetConfig
+    from uir_cli.registry import VARIANTS
+
+    dim, mults = VARIANTS[VARIANT_IDS[variant]]
+    per_pixel = bytes_per_pixel(UNetConfig(dim, mults), precision) + STATE_BYTES_PER_PIXEL
+    return megapixels * 1e6 * per_pixel + CPU_OVERHEAD
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child_main(sys.argv[2:])
@@ -196,6 +207,8 @@ def main() -> None:
     ap.add_argument("--batch-size", default="auto")
     ap.add_argument("--repeat", type=int, default=1, help="naive/engine pairs per case")
     ap.add_argument("--no-naive", action="store_true")
+    ap.add_argument("--methods", default="naive,whole,auto",
+                    help="which of naive, whole (the engine with --tile 0), auto (the engine's own tiles) to run")
     args = ap.parse_args()
 
     import torch
@@ -217,8 +230,11 @@ def main() -> None:
                 weights = save_safetensors(DiffUIRNet(UNetConfig(dim, mults)).state_dict(), tmp / f"{letter}.safetensors",
                                            config=UNetConfig(dim, mults), which="ema")
                 common = dict(weights=weights, image=image, device=args.device, precision=args.precision)
+                methods = set(args.methods.split(",")) - ({"naive"} if args.no_naive else set())
                 need = naive_memory_estimate(size, letter)
-                do_naive = not args.no_naive and (args.device != "cpu" or need < 0.8 * _available_ram())
+                do_naive = "naive" in methods and (args.device != "cpu" or need < 0.8 * _available_ram())
+                need_whole = whole_memory_estimate(size, letter, args.precision)
+                do_whole = "whole" in methods and (args.device != "cpu" or need_whole < 0.8 * _available_ram())
                 for rep in range(args.repeat):
                     outs = {m: tmp / f"{m}-{letter}-{size:g}-{rep}" for m in ("naive", "whole", "auto")}
                     for o in outs.values():
@@ -226,16 +242,20 @@ def main() -> None:
                     res = {}
                     if do_naive:
                         res["naive"] = run_child("naive", out=outs["naive"], tile="0", batch_size="1", **{**common, "precision": "fp32"})
-                    res["whole"] = run_child("engine", out=outs["whole"], tile="0", batch_size=args.batch_size, **common)
-                    res["auto"] = run_child("engine", out=outs["auto"], tile="auto", batch_size=args.batch_size, **common)
+                    if do_whole:
+                        res["whole"] = run_child("engine", out=outs["whole"], tile="0", batch_size=args.batch_size, **common)
+                    if "auto" in methods:
+                        res["auto"] = run_child("engine", out=outs["auto"], tile="auto", batch_size=args.batch_size, **common)
                     row = {"variant": letter, "megapixels": size, "repeat": rep, "results": res}
+                    if "whole" in methods and not do_whole:
+                        row["whole_skipped"] = f"needs about {need_whole / 2**30:.0f} GiB"
                     if do_naive and "error" not in res["naive"]:
                         for m in ("whole", "auto"):
-                            if "error" not in res[m]:
+                            if m in res and "error" not in res[m]:
                                 row[f"{m}_vs_naive"] = compare_pngs(outs["naive"] / image.name, outs[m] / image.name)
                                 row[f"{m}_speedup"] = res["naive"]["seconds"] / res[m]["seconds"]
                     elif not do_naive:
-                        row["naive_skipped"] = f"needs about {need / 2**30:.0f} GiB" if not args.no_naive else "--no-naive"
+                        row["naive_skipped"] = f"needs about {need / 2**30:.0f} GiB" if "naive" in methods else "not asked for"
                     rows.append(row)
                     _print_row(row, size)
     print(json.dumps(rows, indent=1))
@@ -256,6 +276,8 @@ def _print_row(row: dict, size: float) -> None:
             print(f"  {label} {fmt(row['results'][m])}", flush=True)
     if "naive_skipped" in row:
         print(f"  naive loop      not run: {row['naive_skipped']}")
+    if "whole_skipped" in row:
+        print(f"  engine, tile 0  not run: {row['whole_skipped']}")
     for m in ("whole", "auto"):
         if f"{m}_speedup" in row:
             c = row[f"{m}_vs_naive"]
