@@ -11,9 +11,11 @@ import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from .validation import ValScore
 
+T = TypeVar("T")
 TRAIN_COLUMNS = ("step", "loss", "lr", "seconds")
 VAL_COLUMNS = ("step", "task", "psnr_in", "psnr_out", "ssim_in", "ssim_out")
 
@@ -79,25 +81,29 @@ class RunLogs:
         self._val.close()
 
 
-def read_train_csv(path: Path) -> list[TrainRow]:
-    """Rows of a ``train.csv``; malformed lines are skipped."""
-    rows = []
+def _read_csv(path: Path, make: Callable[[dict[str, str]], T]) -> list[T]:
+    """``make(record)`` for each row of a CSV file; rows it cannot read (malformed lines) are skipped."""
+    rows: list[T] = []
     if not Path(path).is_file():
         return rows
     with open(path, newline="", encoding="utf-8") as f:
         for rec in csv.DictReader(f):
             try:
-                rows.append(TrainRow(int(rec["step"]), float(rec["loss"]), float(rec["lr"]), float(rec["seconds"])))
+                rows.append(make(rec))
             except (KeyError, TypeError, ValueError):
                 continue
     return rows
 
 
+def read_train_csv(path: Path) -> list[TrainRow]:
+    """Rows of a ``train.csv``; malformed lines are skipped."""
+    return _read_csv(path, lambda r: TrainRow(int(r["step"]), float(r["loss"]), float(r["lr"]), float(r["seconds"])))
+
+
 def read_val_csv(path: Path) -> list[ValRow]:
     """Rows of a ``val.csv``; malformed lines are skipped."""
-    rows = []
-    if not Path(path).is_file():
-        return rows
+    return _read_csv(path, lambda r: ValRow(int(r["step"]), ValScore(
+        r["task"], float(r["psnr_in"]), float(r["psnr_out"]), float(r["ssim_in"]), float(r["ssim_out"]))))
     with open(path, newline="", encoding="utf-8") as f:
         for rec in csv.DictReader(f):
             try:
