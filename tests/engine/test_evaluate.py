@@ -144,6 +144,17 @@ def test_lol_inputs_are_equalised_before_the_model_and_the_report_says_so(restor
     assert "histogram equalisation" in benchreport.to_markdown(run)
 
 
+def test_custom_pairs_with_task_auto_equalise_dark_inputs_as_restore_does(restorer, tmp_path):
+    _pairs(tmp_path / "in", tmp_path / "gt", names=("1",), dark=True)
+    selection = custom_selection(tmp_path / "in", tmp_path / "gt", task="auto")
+    run = evaluate(plan_work(selection), restorer=restorer, options=EvalOptions(save_dir=tmp_path / "out"))
+    result = run.datasets[0]
+    lq = read_image(tmp_path / "in" / "1.png").rgb
+    np.testing.assert_array_equal(_u8(result.images[0].output), to_uint(restorer.restore_array(lq, task="auto"), 8))
+    assert not np.array_equal(_u8(result.images[0].output), to_uint(restorer.restore_array(lq, task="rain"), 8))
+    assert "task auto" in result.preprocessing and "histogram-equalised" in " ".join(result.images[0].notes)
+
+
 def test_a_named_dataset_is_found_under_the_root(tmp_path):
     _pairs(tmp_path / "syn_rain" / "test" / "Rain100L" / "input", tmp_path / "syn_rain" / "test" / "Rain100L" / "target")
     (found,) = select_datasets("Rain100L", tmp_path).sets

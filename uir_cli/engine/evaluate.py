@@ -287,6 +287,8 @@ def _preprocessing(item: Work) -> str:
         return "none: predictions are scored as given (no model run)"
     if item.dataset.task == "low-light":
         return "histogram equalisation of each input channel (8-bit, OpenCV equalizeHist), as the authors test low light"
+    if item.dataset.task == "auto":
+        return "task auto: dark inputs are histogram-equalised, as `uir restore` does; see each image's notes"
     return "none"
 
 
@@ -388,10 +390,12 @@ def _restore(restorer, lq_rgb: np.ndarray, task: str, name: str, dataset: str, o
     """The model's output, (H, W, 3) float32 in [0, 1]; sets ``result.seconds`` (model time)."""
     import torch
 
-    from .preprocess import equalize_histogram
+    from .preprocess import DARK_MEAN_LUMA, prepare_input
     from .tiled import ImageJob, restore_jobs
 
-    model_in = equalize_histogram(lq_rgb) if task == "low-light" else lq_rgb
+    model_in, applied = prepare_input(lq_rgb, task)  # as `uir restore` does: auto equalises dark inputs
+    if applied == "low-light" and task == "auto":
+        result.notes.append(f"dark input (mean luma below {DARK_MEAN_LUMA}): histogram-equalised first, as --task auto does")
     h, w = model_in.shape[:2]
     x_in = torch.from_numpy(np.ascontiguousarray(model_in, dtype=np.float32)).permute(2, 0, 1)
     plan = restorer.plan(h, w, tile=options.tile, overlap=options.tile_overlap)
