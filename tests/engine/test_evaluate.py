@@ -208,6 +208,17 @@ def test_sots_resizes_the_target_and_notes_it(tmp_path):
     assert any("MATLAB" in n for n in run.datasets[0].notes)
 
 
+def test_one_sots_prediction_is_never_scored_for_several_hazy_inputs(tmp_path):
+    root = tmp_path / "data"
+    rng = np.random.default_rng(1)
+    _save(root / "SOTS" / "outdoor" / "gt" / "0001.png", rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
+    for name in ("0001_0.8_0.2", "0001_0.9_0.1"):
+        _save(root / "SOTS" / "outdoor" / "hazy" / f"{name}.png", rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
+    _save(tmp_path / "pred" / "0001.png", rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
+    with pytest.raises(DatasetError, match="2 of 2 SOTS-outdoor pairs have no prediction"):
+        plan_work(select_datasets("SOTS-outdoor", root), predictions=tmp_path / "pred")
+
+
 # --- limit and interruption --------------------------------------------------------------
 
 
@@ -243,6 +254,7 @@ def test_ctrl_c_returns_a_partial_run_that_reports_write(tmp_path):
     data = json.loads(files.json.read_text())
     assert data["interrupted"] is True and len(data["datasets"][0]["images"]) == 2
     assert "Interrupted" in files.md.read_text()
+    assert "| custom | 2 of 3 |" in files.md.read_text()  # the means cover 2 of the 3 pairs
 
 
 # --- reports -----------------------------------------------------------------------------
@@ -334,6 +346,21 @@ def test_compare_flags_different_pairs(tmp_path):
         paths.append(benchreport.write_reports(run, tmp_path / label).json)
     cmp = benchreport.compare_reports(paths)
     assert not cmp.rows[0].comparable and "pairs differ (two: 2, all: 3)" in cmp.rows[0].note
+
+
+def test_compare_counts_only_the_images_scored(tmp_path):
+    _pairs(tmp_path / "in", tmp_path / "gt")
+    selection = custom_selection(tmp_path / "in", tmp_path / "gt")
+    good = evaluate(plan_work(selection, predictions=tmp_path / "in"), options=EvalOptions(predictions=tmp_path / "in"))
+    (tmp_path / "bad").mkdir()
+    for name in ("1", "2"):
+        (tmp_path / "bad" / f"{name}.png").write_bytes((tmp_path / "in" / f"{name}.png").read_bytes())
+    (tmp_path / "bad" / "10.png").write_text("not an image")
+    bad = evaluate(plan_work(selection, predictions=tmp_path / "bad"), options=EvalOptions(predictions=tmp_path / "bad"))
+    assert [r.status for r in bad.datasets[0].images] == ["done", "done", "failed"]
+    paths = [benchreport.write_reports(run, tmp_path / label).json for label, run in (("good", good), ("bad", bad))]
+    cmp = benchreport.compare_reports(paths)
+    assert not cmp.rows[0].comparable and "pairs differ" in cmp.rows[0].note
 
 
 # --- the synthetic set -------------------------------------------------------------------

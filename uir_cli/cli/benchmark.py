@@ -296,7 +296,7 @@ def _print_summary(run) -> None:
     rows = summary_rows(run)
     failed = any(r.failed for r in rows)
     header = ["dataset", "pairs", "input PSNR", "input SSIM", "PSNR", "SSIM", "gain (dB)"] + (["failed"] if failed else [])
-    body = [[r.dataset, str(r.pairs), fmt_psnr(r.input_psnr), fmt_ssim(r.input_ssim), fmt_psnr(r.psnr),
+    body = [[r.dataset, r.pairs_text, fmt_psnr(r.input_psnr), fmt_ssim(r.input_ssim), fmt_psnr(r.psnr),
              fmt_ssim(r.ssim), fmt_delta(r.gain, 2)] + ([str(r.failed)] if failed else []) for r in rows]
     source = run.model.name if run.model else "predictions"
     caption = f"protocol {run.settings.protocol}, crop border {run.settings.crop_border}; {source}"

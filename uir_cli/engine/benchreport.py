@@ -67,6 +67,12 @@ class SummaryRow:
     seconds_per_image: float | None
     megapixels_per_second: float | None
 
+    @property
+    def pairs_text(self) -> str:
+        """The pairs column: "2 of 3" when a run stopped before reaching every pair."""
+        reached = self.scored + self.failed
+        return str(self.pairs) if reached >= self.pairs else f"{reached} of {self.pairs}"
+
 
 # --- numbers as text ---------------------------------------------------------------------
 
@@ -173,7 +179,7 @@ def to_markdown(run: BenchmarkRun) -> str:
     out += ["| dataset | pairs | input PSNR | input SSIM | PSNR | SSIM | gain (dB) | failed | s / image | MP/s |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in summary_rows(run):
-        out.append(f"| {r.dataset} | {r.pairs} | {fmt_psnr(r.input_psnr)} | {fmt_ssim(r.input_ssim)} | "
+        out.append(f"| {r.dataset} | {r.pairs_text} | {fmt_psnr(r.input_psnr)} | {fmt_ssim(r.input_ssim)} | "
                    f"{fmt_psnr(r.psnr)} | {fmt_ssim(r.ssim)} | {fmt_delta(r.gain, 2)} | {r.failed} | "
                    f"{_num(r.seconds_per_image, 3)} | {_num(r.megapixels_per_second, 3)} |")
     out += ["", "## Settings", ""]
@@ -257,7 +263,7 @@ def to_html(run: BenchmarkRun, thumbnails: dict[tuple[str, str], Thumbnails] | N
     parts.append("<table><tr><th class='l'>dataset</th><th>pairs</th><th>input PSNR</th><th>input SSIM</th>"
                  "<th>PSNR</th><th>SSIM</th><th>gain (dB)</th><th>failed</th><th>s / image</th></tr>")
     for r in summary_rows(run):
-        parts.append(f"<tr><td class='l'>{e(r.dataset)}</td><td>{r.pairs}</td><td>{fmt_psnr(r.input_psnr)}</td>"
+        parts.append(f"<tr><td class='l'>{e(r.dataset)}</td><td>{r.pairs_text}</td><td>{fmt_psnr(r.input_psnr)}</td>"
                      f"<td>{fmt_ssim(r.input_ssim)}</td><td>{fmt_psnr(r.psnr)}</td><td>{fmt_ssim(r.ssim)}</td>"
                      f"<td>{fmt_delta(r.gain, 2)}</td><td>{r.failed}</td><td>{_num(r.seconds_per_image, 3)}</td></tr>")
     parts.append("</table><h2>Settings</h2><dl>")
@@ -363,7 +369,7 @@ def load_report(path: Path) -> _Loaded:
         sets = {}
         for d in data["datasets"]:
             s = d["summary"]
-            names = frozenset(i["name"] for i in d["images"])
+            names = frozenset(i["name"] for i in d["images"] if i.get("status") == "done")  # what the means cover
             sets[d["name"]] = (CompareCell(len(names), _number(s["psnr"]), _number(s["ssim"])), names)
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"the report lacks a field ({exc})", path=path) from None

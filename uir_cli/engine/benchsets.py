@@ -12,6 +12,7 @@ unknown or missing dataset, files without a partner, missing predictions) raise
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -151,8 +152,11 @@ def _match_predictions(name: str, pairs: Sequence[Pair], root: Path, several: bo
                 raise DatasetError(f"two predictions share the name {entry.stem!r}", path=folder)
             by_stem[entry.stem] = entry
     found, missing = {}, []
+    shared = Counter(pair.target.stem for pair in pairs)
     for pair in pairs:
-        path = by_stem.get(pair.name) or by_stem.get(pair.target.stem)
+        # By the input's name; by the target's only where no other input shares that target (SOTS), so
+        # one prediction is never scored for several inputs.
+        path = by_stem.get(pair.name) or (by_stem.get(pair.target.stem) if shared[pair.target.stem] == 1 else None)
         if path is None:
             missing.append(pair.name)
         else:
