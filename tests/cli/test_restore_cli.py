@@ -255,3 +255,41 @@ def test_under_torchrun_each_rank_takes_its_own_share(tiny_weights, tmp_path):
     done = [{f["input"] for f in rep["files"] if f["status"] == "done"} for rep in reports]
     assert done[0] and done[1] and not (done[0] & done[1])
     assert _files(out) == sorted(f"{i}.png" for i in range(6))
+
+
+def test_a_tile_below_the_size_multiple_is_a_usage_error(tiny_weights, tmp_path):
+    _img(tmp_path / "in" / "a.png")
+    result = _run(tmp_path / "in", "--out", tmp_path / "out", "--tile", "2", weights=tiny_weights)
+    assert result.exit_code == 2 and "smaller than this network's size multiple" in result.output
+
+
+def test_overwrite_never_replaces_an_input_that_another_input_maps_to(tiny_weights, tmp_path):
+    src = tmp_path / "s"
+    original = _img(src / "b.png", seed=1).read_bytes()
+    _img(src / "b.tif", seed=2)
+    for extra in ([], ["--overwrite"]):
+        result = _run(src, "--out", src, "--format", "png", *extra, weights=tiny_weights)
+        assert (src / "b.png").read_bytes() == original, extra
+        assert result.exit_code in (0, 1)
+
+
+def test_format_same_keeps_the_extension_as_written(tiny_weights, tmp_path):
+    _img(tmp_path / "in" / "IMG.PNG")
+    result = _run(tmp_path / "in", "--out", tmp_path / "out", weights=tiny_weights)
+    assert result.exit_code == 0 and _files(tmp_path / "out") == ["IMG.PNG"]
+
+
+def test_file_names_with_brackets_are_printed_as_they_are(tiny_weights, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "[old] bad.png").write_text("not an image")
+    result = _run(tmp_path / "in", "--out", tmp_path / "out", weights=tiny_weights)
+    assert result.exit_code == 1 and "[old] bad.png" in result.output
+
+
+def test_a_quoted_home_glob_keeps_the_folder_tree(tiny_weights, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    _img(tmp_path / "p" / "a.png")
+    _img(tmp_path / "p" / "sub" / "a.png")
+    result = _run("~/p/**/*.png", "--out", tmp_path / "out", weights=tiny_weights)
+    assert result.exit_code == 0, result.output
+    assert _files(tmp_path / "out") == ["a.png", "sub/a.png"]

@@ -90,3 +90,23 @@ def test_keyboard_interrupt_releases_claims(restorer, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run_batch(restorer, todo, opts, Interrupt())
     assert _left_behind(tmp_path / "out") == []
+
+
+def test_an_interrupt_keeps_the_results_of_the_files_done_before_it(restorer, tmp_path):
+    src = _folder(tmp_path, n=4)
+    todo, opts = _todo(src, tmp_path / "out", in_flight_pixels=1)  # one image at a time
+
+    class InterruptSecond(Events):
+        calls = 0
+
+        def started(self, *a):
+            InterruptSecond.calls += 1
+            if InterruptSecond.calls == 2:
+                raise KeyboardInterrupt
+
+    results = []
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(restorer, todo, opts, InterruptSecond(), results=results)
+    assert [r.status for r in results] == ["done"]
+    assert (tmp_path / "out" / results[0].output.rsplit("/", 1)[-1]).is_file()
+    assert _left_behind(tmp_path / "out") == []

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError
 from .console import err, handle_errors, is_interactive, out
@@ -230,10 +231,10 @@ class _RichEvents(_PlainEvents):
 
     def dataset_started(self, work) -> None:
         self.count, self.total_in_set = 0, len(work.pairs)
-        self.progress.update(self.images, description=work.dataset.name)
+        self.progress.update(self.images, description=escape(work.dataset.name))
 
     def image_started(self, dataset: str, name: str, width: int, height: int, tiles: int) -> None:
-        self.progress.update(self.tile_task, description=f"{name} ({width}x{height})", total=tiles * self.steps, completed=0,
+        self.progress.update(self.tile_task, description=escape(f"{name} ({width}x{height})"), total=tiles * self.steps, completed=0,
                              visible=True)
 
     def tiles(self, count: int, pixels: int) -> None:

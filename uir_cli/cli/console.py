@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import EXIT_INTERRUPTED, UirError
 
@@ -20,7 +21,7 @@ F = TypeVar("F", bound=Callable)
 
 def fail(error: UirError) -> typer.Exit:
     """Print the error as one line and return the Exit to raise."""
-    err.print(f"[bold red]error:[/] {error.one_line()}", markup=True, highlight=False, emoji=False)
+    err.print(f"[bold red]error:[/] {escape(error.one_line())}", markup=True, highlight=False, emoji=False)
     return typer.Exit(error.exit_code)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from rich.markup import escape
+
 from .console import err
 
 
@@ -30,7 +32,7 @@ class PlainRestoreEvents:
 
     def finished(self, r) -> None:
         if r.status == "failed":
-            err.print(f"{self.prefix}[red]failed[/]  {r.input}: {r.reason}", highlight=False)
+            err.print(f"{self.prefix}[red]failed[/]  {escape(f'{r.input}: {r.reason}')}", highlight=False)
         elif r.status == "skipped":
             if self.verbose:
                 err.print(f"{self.prefix}skipped {r.input}: {r.reason}", highlight=False, markup=False)
@@ -76,7 +78,7 @@ class RichRestoreEvents(PlainRestoreEvents):
         return f"{self.done_mp / dt:.3f} MP/s" if dt > 0 and self.done_mp else ""
 
     def started(self, path: Path, width: int, height: int, tiles: int) -> None:
-        self.progress.update(self.tile_task, description=f"{path.name} ({width}x{height})", total=tiles * self.steps,
+        self.progress.update(self.tile_task, description=escape(f"{path.name} ({width}x{height})"), total=tiles * self.steps,
                              completed=0, visible=True)
 
     def tiles(self, count: int, pixels: int) -> None:

@@ -154,6 +154,9 @@ def restore(
     t0 = time.perf_counter()
     restorer = load_restorer(weights or model or _default_model(), device=device, precision=precision.value,
                              which=which.value, steps=steps)
+    if tile_px and tile_px < restorer.info.size_multiple:
+        raise UsageError(f"--tile {tile_px} is smaller than this network's size multiple ({restorer.info.size_multiple} pixels)",
+                         hint="use --tile auto, 0 or a larger size")
     opts = BatchOptions(
         out_dir=out, steps=restorer.steps, seed=seed, task=task.value, tile=tile_px, tile_overlap=tile_overlap,
         batch_size=batch, fmt=format.value, quality=quality, suffix=suffix, overwrite=overwrite,
@@ -185,17 +188,17 @@ def restore(
     events.planned(len(todo), sum(r.status == "skipped" for r in known), sum(r.status == "failed" for r in known))
 
     _sigterm_as_interrupt()
-    results, interrupted = list(known), False
-    done_results: list = []
+    interrupted = False
+    done_results: list = []  # filled as files finish, so an interrupt keeps those done before it
     try:
-        done_results = run_batch(restorer, todo, opts, events)
+        run_batch(restorer, todo, opts, events, results=done_results)
     except KeyboardInterrupt:
         interrupted = True
     finally:
         events.close()
-    results += done_results
+    results = list(known) + done_results
     elapsed = time.perf_counter() - t0
-    summary = _summary(results, elapsed, interrupted, len(todo))
+    summary = _summary(results, elapsed, interrupted, len(todo) - len(done_results))
     err.print(f"{prefix}{summary['line']}", highlight=False, markup=False)
     if report:
         if world > 1:
@@ -223,18 +226,18 @@ def _with_batch(opts, restorer, auto_batch):
     return replace(opts, batch_size=auto_batch(tile * tile, restorer.net.config, restorer.place.precision, restorer.device))
 
 
-def _summary(results, elapsed: float, interrupted: bool, todo: int) -> dict:
+def _summary(results, elapsed: float, interrupted: bool, not_started: int) -> dict:
     done = [r for r in results if r.status == "done"]
     mp = sum(r.megapixels for r in done)
     model_s = sum(r.model_s for r in done)
     counts = {s: sum(r.status == s for r in results) for s in ("done", "skipped", "failed")}
     line = f"{counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed"
     if interrupted:
-        line += f" (interrupted; {todo - counts['done'] - sum(1 for r in results if r.status != 'done' and r.reason not in ('output exists',))} not started)"
+        line += f" (interrupted; {not_started} not started)"
     line += f" in {elapsed:.1f} s"
     if mp:
         line += f"; {mp:.2f} MP restored, {mp / elapsed:.3f} MP/s overall"
-    return {**counts, "megapixels": round(mp, 4), "seconds": round(elapsed, 3), "model_seconds": round(model_s, 3),
+    return {**counts, "not_started": not_started, "megapixels": round(mp, 4), "seconds": round(elapsed, 3), "model_seconds": round(model_s, 3),
             "megapixels_per_second": round(mp / elapsed, 5) if elapsed else None,
             "fallback_tiles": sum(r.fallback_tiles for r in done), "line": line}
 

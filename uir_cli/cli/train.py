@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from .console import err, handle_errors, is_interactive
 
@@ -125,7 +126,7 @@ class _Display:
             events.StepDone: self._step,
             events.Validated: self._validated,
             events.Saved: self._saved,
-            events.Warned: lambda e: self._print(f"[yellow]warning:[/] {e.message}"),
+            events.Warned: lambda e: self._print(f"[yellow]warning:[/] {escape(e.message)}"),
             events.RunFinished: self._finished,
         }.get(type(event))
         if handler is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from ..errors import RegistryError, UirError
 from ..registry import load_registry, user_registry_path
@@ -99,7 +100,7 @@ def info(
             value = ", ".join(map(str, value))
         if key == "parameters":
             value = f"{value:,}"
-        out.print(f"[bold]{key:>13}[/]  {value}")
+        out.print(f"[bold]{key:>13}[/]  {escape(str(value))}")
 
 
 @app.command("import")
@@ -115,7 +116,7 @@ def import_(
     from ..engine.models import import_weights
 
     entry = import_weights(path, name, which=which, description=description, steps=steps)
-    err.print(f"imported [bold]{entry.name}[/] ({entry.variant}) -> {entry.file}")
+    err.print(f"imported [bold]{escape(entry.name)}[/] ({entry.variant}) -> {escape(str(entry.file))}")
     err.print(f"use it with: uir restore INPUT --out DIR --model {entry.name}", style="dim")
 
 

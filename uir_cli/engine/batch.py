@@ -18,10 +18,10 @@
 from __future__ import annotations
 
 import queue
+import re
 import threading
-from glob import escape as glob_escape
 import time
-from collections.abc import Callable
+from glob import escape as glob_escape
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +29,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import ImageError, UirError
+from ..errors import UirError
 from .imageio import Image, probe_image, read_image, write_like
 from .inputs import InputItem, Missing, in_shard, inside, output_path
 from .locks import OutputClaim
+from .memory import is_oom
 from .preprocess import prepare_input
 from .tiled import ImageJob, restore_jobs
 from .tiling import TilePlan
@@ -159,6 +160,7 @@ def plan_outputs(items: list[InputItem], missing: list[Missing], opts: BatchOpti
         else:
             real.append(item)
     inputs = {it.path.resolve() for it in real}
+    every_input = {it.path.resolve() for it in items}  # including those taken for a previous run's outputs
     taken: dict[Path, str] = {}
     todo = []
     index, count = opts.shard
@@ -169,7 +171,7 @@ def plan_outputs(items: list[InputItem], missing: list[Missing], opts: BatchOpti
         resolved = dest.resolve()
         if not inside(dest, opts.out_dir):
             known.append(FileResult(str(item.path), str(dest), "failed", "its output would fall outside --out"))
-        elif resolved in inputs:
+        elif resolved in inputs or (opts.overwrite and resolved in every_input):
             known.append(FileResult(str(item.path), str(dest), "failed", "its output would overwrite an input (use --suffix or another --out)"))
         elif resolved in taken:
             known.append(FileResult(str(item.path), str(dest), "failed", f"same output as {taken[resolved]} (use separate runs or --suffix)"))
@@ -264,20 +266,20 @@ class _Reader(threading.Thread):
 
 def _remove_leftovers(dest: Path) -> None:
     """Delete partial files a killed run left for ``dest`` (we hold its claim: nobody writes it now)."""
+    own = re.compile(re.escape(f".{dest.name}.") + r"\d+\.part")  # .NAME.PID.part, not another output's
     for part in dest.parent.glob(f".{glob_escape(dest.name)}.*.part"):
-        part.unlink(missing_ok=True)
-
-
-def _is_oom(exc: BaseException) -> bool:
-    return isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "out of memory" in str(exc).lower()
+        if own.fullmatch(part.name):
+            part.unlink(missing_ok=True)
 
 
 def run_batch(restorer, todo: list[tuple[InputItem, Path]], opts: BatchOptions, events: Events | None = None,
-              stop: threading.Event | None = None) -> list[FileResult]:
+              stop: threading.Event | None = None, results: list[FileResult] | None = None) -> list[FileResult]:
     """Restore ``todo`` (from :func:`plan_outputs`); returns one result per file, in completion order.
 
     Ctrl-C (KeyboardInterrupt) or ``stop`` ends the run after the files being
-    written; claims are released and no partial file is left.
+    written; claims are released and no partial file is left.  Results are
+    appended to ``results`` as files finish, so a caller that catches the
+    interrupt still has those of the files done before it.
     """
     events = events or Events()
     stop = stop or threading.Event()
@@ -285,7 +287,7 @@ def run_batch(restorer, todo: list[tuple[InputItem, Path]], opts: BatchOptions, 
     limit = opts.in_flight_pixels or (16_000_000 if restorer.device.type == "cpu" else 64_000_000)
     budget = _PixelBudget(limit)
     reader = _Reader(todo, restorer, opts, decoded, stop, budget)
-    results: list[FileResult] = []
+    results = [] if results is None else results
     lock = threading.Lock()
     pending: list[Future] = []
 
@@ -359,16 +361,22 @@ def run_batch(restorer, todo: list[tuple[InputItem, Path]], opts: BatchOptions, 
     finally:
         stop.set()
         writers.shutdown(wait=True)
-        while True:  # release what the reader had claimed but the model never took
-            try:
-                left = decoded.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(left, _Decoded):
-                left.claim.release()
-                budget.release(left.pixels)
-        reader.join(timeout=5)
+        _drain(decoded, budget)  # unblocks a reader waiting to put
+        reader.join(timeout=30)  # at most the decoding of the image in hand
+        _drain(decoded, budget)  # what it put after the first drain
     return results
+
+
+def _drain(decoded: queue.Queue, budget: _PixelBudget) -> None:
+    """Release what the reader had claimed but the model never took."""
+    while True:
+        try:
+            left = decoded.get_nowait()
+        except queue.Empty:
+            return
+        if isinstance(left, _Decoded):
+            left.claim.release()
+            budget.release(left.pixels)
 
 
 def _restore_group(restorer, group: list[_Decoded], opts: BatchOptions, events: Events) -> list[tuple[torch.Tensor | None, FileResult]]:
@@ -391,11 +399,11 @@ def _restore_group(restorer, group: list[_Decoded], opts: BatchOptions, events: 
             del jobs
             if restorer.device.type == "cuda":
                 torch.cuda.empty_cache()
-            if _is_oom(exc) and attempt < 3:
+            if is_oom(exc) and attempt < 3:
                 # Out of memory: halve the tiles' area and try again.
                 plans = [restorer.plan_with_limit(p, max(1, p.tile_shape[0] * p.tile_shape[1] // 2), opts.tile_overlap) for p in plans]
                 continue
-            reason = "out of memory, even with small tiles" if _is_oom(exc) else f"the model failed: {str(exc).splitlines()[0][:200]}"
+            reason = "out of memory, even with small tiles" if is_oom(exc) else f"the model failed: {str(exc).splitlines()[0][:200]}"
             for b in bases:
                 b.reason = reason
             return [(None, b) for b in bases]

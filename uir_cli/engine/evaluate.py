@@ -390,6 +390,7 @@ def _restore(restorer, lq_rgb: np.ndarray, task: str, name: str, dataset: str, o
     """The model's output, (H, W, 3) float32 in [0, 1]; sets ``result.seconds`` (model time)."""
     import torch
 
+    from .memory import is_oom
     from .preprocess import DARK_MEAN_LUMA, prepare_input
     from .tiled import ImageJob, restore_jobs
 
@@ -408,7 +409,7 @@ def _restore(restorer, lq_rgb: np.ndarray, task: str, name: str, dataset: str, o
                          progress=events.tiles)
             out = job.result()
         except (RuntimeError, MemoryError) as error:
-            if not _is_oom(error) or attempt == 3:
+            if not is_oom(error) or attempt == 3:
                 raise
             del job
             if restorer.device.type == "cuda":
@@ -425,8 +426,6 @@ def _restore(restorer, lq_rgb: np.ndarray, task: str, name: str, dataset: str, o
     raise AssertionError("unreachable")
 
 
-def _is_oom(error: BaseException) -> bool:
-    return isinstance(error, MemoryError) or "out of memory" in str(error).lower()
 
 
 # --- settings, environment, memory -------------------------------------------------------

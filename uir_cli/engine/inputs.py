@@ -107,7 +107,7 @@ def discover(args: list[str | os.PathLike], *, exclude: list[Path] = ()) -> tupl
         elif p.is_file():
             add([InputItem(p, Path(p.name))])
         elif _MAGIC.search(text):
-            base = _glob_base(text)
+            base = _glob_base(os.path.expanduser(text))
             matches = [Path(m) for m in glob.glob(os.path.expanduser(text), recursive=True)]
             found = [InputItem(m, m.relative_to(base) if m.is_relative_to(base) else Path(m.name))
                      for m in matches if m.is_file() and is_image_path(m) and not _hidden(m.relative_to(base) if m.is_relative_to(base) else Path(m.name))]
@@ -123,7 +123,7 @@ def discover(args: list[str | os.PathLike], *, exclude: list[Path] = ()) -> tupl
 
 def output_path(item: InputItem, out_dir: Path, *, fmt: str = "same", suffix: str = "") -> Path:
     """Where ``item``'s result goes: the mirrored relative path, the suffix, the format's extension."""
-    ext = item.path.suffix.lower() if fmt == "same" else FORMATS[fmt]
+    ext = item.path.suffix if fmt == "same" else FORMATS[fmt]  # as it is: IMG.JPG -> IMG.jpg could be the input on a case-folding disk
     rel = item.rel.with_name(item.rel.stem + suffix + ext)
     return out_dir / rel
 

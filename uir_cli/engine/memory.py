@@ -72,3 +72,10 @@ def auto_batch(tile_pixels: int, config: UNetConfig, precision: str, device: tor
     if device.type == "cpu":
         return 1  # a bigger batch gives no speed on the CPU, only memory
     return max(1, min(cap, max_tile_pixels(config, precision, device) // max(1, tile_pixels)))
+
+
+def is_oom(exc: BaseException) -> bool:
+    """True when ``exc`` says the device (or the CPU allocator) ran out of memory."""
+    text = str(exc).lower()
+    return (isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "out of memory" in text
+            or "can't allocate memory" in text)  # the CPU allocator's RuntimeError
