@@ -66,3 +66,17 @@ def test_bad_configs_are_refused():
         UNetConfig(12, (1, 2))  # not a multiple of the 8 GroupNorm groups
     with pytest.raises(ValueError):
         UNetConfig(32, ())
+
+
+def test_mixed_precision_training_standardises_as_float32_inference_does():
+    """Under bf16 autocast the weights are standardised from the float32 parameter (eps 1e-5), as freeze() does."""
+    from uir_cli.nn.unet import WSConv2d
+
+    torch.manual_seed(0)
+    conv = WSConv2d(8, 8)
+    conv.weight.data *= 0.05  # small weights: the epsilon matters
+    x = torch.randn(1, 8, 12, 12)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        training = conv(x.bfloat16()).float()
+    reference = torch.nn.functional.conv2d(x, standardize_weight(conv.weight), conv.bias, padding=1)
+    assert (training - reference).abs().max() < 0.05 * reference.abs().max()

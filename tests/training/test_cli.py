@@ -79,6 +79,20 @@ def test_init_fine_tunes_from_weights_and_takes_their_shape(tmp_path, pairs, tin
     assert clash.exit_code == 2 and "--init has dim 8" in clash.output
 
 
+def test_init_takes_a_registered_name(tmp_path, pairs, tiny_weights):
+    from typer.testing import CliRunner
+
+    from uir_cli.cli.app import app
+
+    assert CliRunner().invoke(app, ["weights", "import", str(tiny_weights), "--name", "tinyw"]).exit_code == 0
+    result = _train("--out", tmp_path / "run", "--data", f"{pairs}:haze", "--init", "tinyw",
+                    *[a for a in tiny_args(steps=1) if a not in ("--dim", "8", "--dim-mults", "1,2")])
+    assert result.exit_code == 0, result.output
+    assert "initialised from" in result.output and 'init = "tinyw"' in (tmp_path / "run" / "config.toml").read_text()
+    unknown = _train("--out", tmp_path / "run2", "--data", f"{pairs}:haze", "--init", "nosuch", *tiny_args(steps=1))
+    assert unknown.exit_code != 0 and "no weights named 'nosuch'" in unknown.output
+
+
 def test_resume_needs_only_the_run_folder_and_new_options_win(tmp_path, pairs):
     out = tmp_path / "run"
     assert _train("--out", out, "--data", f"{pairs}:haze", *tiny_args(steps=1), "--lr", "1e-4").exit_code == 0

@@ -70,8 +70,10 @@ class WSConv2d(nn.Conv2d):
     """A 3x3 convolution with weight standardisation.
 
     In training the standardised weight is recomputed every call (it depends on
-    the parameter).  :meth:`DiffUIRNet.freeze` computes it once, in float32 with
-    float32's epsilon, and stores it; forward then uses the stored copy.
+    the parameter), from the parameter in its own dtype: under bf16/fp16
+    autocast that is float32 with float32's epsilon, so mixed-precision training
+    learns the network that float32 inference runs.  :meth:`DiffUIRNet.freeze`
+    computes it once, the same way, and stores it; forward then uses the stored copy.
     """
 
     def __init__(self, cin: int, cout: int):
@@ -83,7 +85,7 @@ class WSConv2d(nn.Conv2d):
         if self.frozen_weight is not None:
             w = self.frozen_weight
         else:
-            w = standardize_weight(self.weight if x.dtype == torch.float32 else self.weight.to(x.dtype))
+            w = standardize_weight(self.weight)
         return F.conv2d(x, w.to(x.dtype), self.bias.to(x.dtype), 1, 1)
 
 

@@ -62,7 +62,12 @@ def _network(config: TrainConfig) -> tuple[DiffUIRNet, UNetConfig, str | None]:
     torch.manual_seed(config.seed)
     dim, mults = config.shape
     if config.init:
-        loaded = load_weights(config.init)
+        if Path(config.init).is_absolute():
+            loaded = load_weights(config.init)
+        else:  # a registered name
+            from ..engine.models import resolve_named
+
+            loaded = resolve_named(config.init)[1]
         asked = (config.dim, config.dim_mults)
         explicit = bool(config.variant) or any(v is not None for v in asked)
         if explicit and (loaded.config.dim, loaded.config.dim_mults) != (dim, mults):
