@@ -68,3 +68,15 @@ def test_bad_arguments(tiny_weights):
         restorer.restore_tensor(torch.rand(3, 8, 8))
     with pytest.raises(DeviceError):
         load_restorer(tiny_weights, device="cpu", precision="fp16")
+
+
+def test_automatic_tiles_fit_the_batch_and_are_planned_from_one_memory_reading(tiny_weights, monkeypatch):
+    from uir_cli.engine import restorer as restorer_module
+
+    restorer = load_restorer(tiny_weights, device="cpu", precision="fp32")
+    readings = iter([4 << 30, 1 << 30])  # the free memory shrinks once the model runs
+    monkeypatch.setattr(restorer_module, "free_memory", lambda device: next(readings))
+    one = restorer.plan(3000, 4000, tile=None)
+    assert restorer.plan(3000, 4000, tile=None) == one  # the same tiles for the same image, read once
+    four = restorer.plan(3000, 4000, tile=None, batch=4)
+    assert four.tile_shape[0] * four.tile_shape[1] < one.tile_shape[0] * one.tile_shape[1]

@@ -248,7 +248,8 @@ class _Reader(threading.Thread):
             rgb, task = prepare_input(image.rgb, self.opts.task)
             x_in = _to_tensor(rgb)
             image.rgb = rgb = None  # the model's copy is x_in; keep only the metadata
-            plan = self.restorer.plan(height, width, tile=self.opts.tile, overlap=self.opts.tile_overlap)
+            plan = self.restorer.plan(height, width, tile=self.opts.tile, overlap=self.opts.tile_overlap,
+                                      batch=self.opts.batch_size or 1)
         except (UirError, MemoryError) as exc:
             claim.release()
             self.budget.release(w * h)

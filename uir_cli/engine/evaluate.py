@@ -399,7 +399,7 @@ def _restore(restorer, lq_rgb: np.ndarray, task: str, name: str, dataset: str, o
         result.notes.append(f"dark input (mean luma below {DARK_MEAN_LUMA}): histogram-equalised first, as --task auto does")
     h, w = model_in.shape[:2]
     x_in = torch.from_numpy(np.ascontiguousarray(model_in, dtype=np.float32)).permute(2, 0, 1)
-    plan = restorer.plan(h, w, tile=options.tile, overlap=options.tile_overlap)
+    plan = restorer.plan(h, w, tile=options.tile, overlap=options.tile_overlap, batch=options.batch_size)
     for attempt in range(4):
         job = ImageJob(key=name, x_in=x_in.to(restorer.device) * 2.0 - 1.0, plan=plan, seed=options.seed)
         events.image_started(dataset, name, w, h, plan.count)

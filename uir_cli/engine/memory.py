@@ -49,21 +49,33 @@ def _available_ram() -> int:
         return 8 * GiB
 
 
-def memory_budget(device: torch.device, image_pixels: int = 0) -> int:
-    """Bytes the network's activations may use on ``device`` for an image of ``image_pixels``."""
+def free_memory(device: torch.device) -> int:
+    """Bytes free now: the device's free memory on CUDA, the available RAM elsewhere."""
     if device.type == "cuda":
-        free, _total = torch.cuda.mem_get_info(device)
+        return int(torch.cuda.mem_get_info(device)[0])
+    return _available_ram()
+
+
+def memory_budget(device: torch.device, image_pixels: int = 0, *, free: int | None = None) -> int:
+    """Bytes the network's activations may use on ``device`` for an image of ``image_pixels``.
+
+    ``free``: the free memory to plan with (see :func:`free_memory`); measured now when None.
+    A run measures it once, before its model runs, so that every image gets the same tiles.
+    """
+    free = free_memory(device) if free is None else free
+    if device.type == "cuda":
         return int(free * GPU_BUDGET_SHARE)
-    share = int(_available_ram() * CPU_BUDGET_SHARE)
+    share = int(free * CPU_BUDGET_SHARE)
     if device.type == "mps":
         return min(share, 8 * GiB)
     room = CPU_TOTAL_CAP - CPU_OVERHEAD - STATE_BYTES_PER_PIXEL * image_pixels
     return max(MIN_TILE_PIXELS * 4096, min(share, room))
 
 
-def max_tile_pixels(config: UNetConfig, precision: str, device: torch.device, *, image_pixels: int = 0, batch: int = 1) -> int:
+def max_tile_pixels(config: UNetConfig, precision: str, device: torch.device, *, image_pixels: int = 0, batch: int = 1,
+                    free: int | None = None) -> int:
     """The most pixels one tile may have so that ``batch`` tiles fit the budget."""
-    budget = memory_budget(device, image_pixels)
+    budget = memory_budget(device, image_pixels, free=free)
     return max(MIN_TILE_PIXELS, int(budget / (bytes_per_pixel(config, precision) * max(1, batch))))
 
 

@@ -22,7 +22,7 @@ from ..diffusion.schedule import Schedule
 from ..errors import UsageError
 from ..nn.unet import DiffUIRNet
 from .device import Placement, device_name, placement
-from .memory import max_tile_pixels
+from .memory import free_memory, max_tile_pixels
 from .preprocess import prepare_input
 from .tiled import ImageJob, restore_jobs
 from .tiling import TilePlan, plan_tiles, plan_tiles_by_area
@@ -53,6 +53,7 @@ class Restorer:
         self.steps = steps
         self.schedule = Schedule.default()
         self.fallbacks = 0  # network calls redone in fp32 because the output was not finite
+        self._free: int | None = None  # free memory when the first image was planned
 
     @property
     def device(self) -> torch.device:
@@ -92,11 +93,14 @@ class Restorer:
     def predict(self, x_t: Tensor, x_in: Tensor, time: Tensor) -> Tensor:
         return self.predict_checked(x_t, x_in, time)[0]
 
-    def plan(self, height: int, width: int, *, tile: int | None = None, overlap: int = 32) -> TilePlan:
-        """Tiles for an image: ``tile`` None = automatic (whole when it fits), 0 = whole, else max side."""
+    def plan(self, height: int, width: int, *, tile: int | None = None, overlap: int = 32, batch: int = 1) -> TilePlan:
+        """Tiles for an image: ``tile`` None = automatic (whole when ``batch`` such tiles fit), 0 = whole, else max side."""
         multiple = self.info.size_multiple
         if tile is None:
-            limit = max_tile_pixels(self.net.config, self.place.precision, self.device, image_pixels=height * width)
+            if self._free is None:  # measured once, before the model holds memory: the same tiles for every image
+                self._free = free_memory(self.device)
+            limit = max_tile_pixels(self.net.config, self.place.precision, self.device, image_pixels=height * width,
+                                    batch=batch, free=self._free)
             return plan_tiles_by_area(height, width, limit, overlap, multiple)
         return plan_tiles(height, width, tile, overlap, multiple)
 
