@@ -104,12 +104,3 @@ def read_val_csv(path: Path) -> list[ValRow]:
     """Rows of a ``val.csv``; malformed lines are skipped."""
     return _read_csv(path, lambda r: ValRow(int(r["step"]), ValScore(
         r["task"], float(r["psnr_in"]), float(r["psnr_out"]), float(r["ssim_in"]), float(r["ssim_out"]))))
-    with open(path, newline="", encoding="utf-8") as f:
-        for rec in csv.DictReader(f):
-            try:
-                score = ValScore(rec["task"], float(rec["psnr_in"]), float(rec["psnr_out"]), float(rec["ssim_in"]),
-                                 float(rec["ssim_out"]))
-                rows.append(ValRow(int(rec["step"]), score))
-            except (KeyError, TypeError, ValueError):
-                continue
-    return rows
