@@ -118,3 +118,16 @@ def test_a_missing_path_or_no_images_is_a_usage_error(tmp_path):
     result = _run(tmp_path / "empty", "--out", tmp_path / "out", "--kind", "rain")
     assert result.exit_code == 2 and "no images" in result.output
     assert _run(tmp_path / "empty", "--out", tmp_path / "out", "--kind", "fog").exit_code == 2
+
+
+def test_a_failed_write_fails_that_kind_only(clean_folder, tmp_path):
+    out = tmp_path / "out"
+    (out / "haze").mkdir(parents=True)
+    (out / "haze" / "input").write_text("a file where the folder should be")
+    result = _run(clean_folder, "--out", out, "--kind", "all")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert sorted(p.name for p in (out / "rain" / "input").iterdir()) == ["img10.png", "img2.png", "more__img2.png"]
+    rain = json.loads((out / "rain" / "manifest.json").read_text())
+    assert len(rain["pairs"]) == 3 and not rain["failed"]
+    haze = json.loads((out / "haze" / "manifest.json").read_text())
+    assert not haze["pairs"] and len(haze["failed"]) == 3

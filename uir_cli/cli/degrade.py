@@ -44,19 +44,30 @@ def degrade(
     try:
         with _progress(len(sources)) as done:
             for source, jobs in itertools.groupby(plan(sources, kinds, per_image), key=lambda job: job.source):
+                jobs = list(jobs)
                 try:
                     rgb = read_image(source.path).rgb
-                    for job in jobs:
+                except ImageError as error:  # unreadable: every kind of this photo fails
+                    failed += 1
+                    err.print(Text.assemble(("error: ", "bold red"), error.one_line()))
+                    for kind in dict.fromkeys(job.kind for job in jobs):
+                        manifests[kind].failed.append((source, error.message))
+                    done(source.path)
+                    continue
+                ok = True
+                for job in jobs:  # a failed write fails that pair only
+                    try:
                         result = degrade_with_params(rgb, job.kind, job.rng(seed))
                         write_image(out / job.kind / "input" / job.name, result.lq)
                         write_image(out / job.kind / "target" / job.name, rgb)
-                        manifests[job.kind].pairs.append(PairRecord(job, result.params))
-                        written += 1
-                except ImageError as error:
-                    failed += 1
-                    err.print(Text.assemble(("error: ", "bold red"), error.one_line()))
-                    for manifest in manifests.values():
-                        manifest.failed.append((source, error.message))
+                    except ImageError as error:
+                        ok = False
+                        err.print(Text.assemble(("error: ", "bold red"), error.one_line()))
+                        manifests[job.kind].failed.append((source, error.message))
+                        continue
+                    manifests[job.kind].pairs.append(PairRecord(job, result.params))
+                    written += 1
+                failed += not ok
                 done(source.path)
     finally:
         for manifest in manifests.values():
