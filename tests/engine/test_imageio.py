@@ -417,7 +417,9 @@ def test_unreadable_file(tmp_path, monkeypatch):
     else:  # root reads anything: make open() refuse as the system would
         def refuse(*args, **kwargs):
             raise PermissionError(13, "Permission denied", str(path))
-        monkeypatch.setattr(imageio, "open", refuse, raising=False)
+        from uir_cli import atomic
+
+        monkeypatch.setattr(atomic, "open", refuse, raising=False)
     with pytest.raises(ImageError, match=r"secret\.png: cannot read: permission denied"):
         read_image(path)
 
@@ -452,7 +454,9 @@ def test_write_into_read_only_folder(tmp_path, monkeypatch):
     else:  # root writes anywhere: make open() refuse as the system would
         def refuse(*args, **kwargs):
             raise PermissionError(13, "Permission denied", str(args[0]))
-        monkeypatch.setattr(imageio, "open", refuse, raising=False)
+        from uir_cli import atomic
+
+        monkeypatch.setattr(atomic, "open", refuse, raising=False)
     try:
         with pytest.raises(ImageError, match=r"out\.png: cannot write: Permission denied"):
             write_image(folder / "out.png", np.zeros((4, 4, 3), np.float32))

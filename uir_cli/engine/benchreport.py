@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_atomic
 from ..errors import UsageError
 from .evaluate import BenchmarkRun, DatasetResult, Images, ImageResult
 from .report import write_json
@@ -138,9 +139,9 @@ def write_reports(run: BenchmarkRun, folder: Path, *, thumbnails: dict[tuple[str
     """Write report.json, report.csv and report.md (and report.html when ``thumbnails`` is given) in ``folder``."""
     folder = Path(folder)
     json_path = write_json(folder / "report.json", to_json(run))
-    csv_path = _write_text(folder / "report.csv", to_csv(run))
-    md_path = _write_text(folder / "report.md", to_markdown(run))
-    html_path = _write_text(folder / "report.html", to_html(run, thumbnails)) if thumbnails is not None else None
+    csv_path = write_atomic(folder / "report.csv", to_csv(run))
+    md_path = write_atomic(folder / "report.md", to_markdown(run))
+    html_path = write_atomic(folder / "report.html", to_html(run, thumbnails)) if thumbnails is not None else None
     return ReportFiles(json_path, csv_path, md_path, html_path)
 
 
@@ -212,15 +213,6 @@ def _md(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _write_text(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 # --- HTML --------------------------------------------------------------------------------

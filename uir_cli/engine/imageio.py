@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image as _pil
 from PIL import UnidentifiedImageError
 
+from ..atomic import write_atomic
 from ..errors import ImageError, UsageError
 from . import imagefile
 
@@ -502,21 +503,10 @@ def _encode(fmt: str, color: np.ndarray, alpha: np.ndarray | None, quality: int 
 
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to a hidden ``.NAME.PID.part`` beside ``path``, then rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, data)
     except OSError as exc:
         raise ImageError(f"cannot write: {exc.strerror or _one_line(exc)}", path=path) from None
-    finally:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
 
 
 def _one_line(exc: BaseException) -> str:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 
 from .. import __version__
+from ..atomic import write_atomic
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,4 @@ def _plain(obj):
 
 def write_json(path: Path, data) -> Path:
     """Write ``data`` (dataclasses, dicts, lists) as indented JSON, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        tmp.write_text(json.dumps(_plain(data), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_atomic(path, json.dumps(_plain(data), indent=2) + "\n")
