@@ -417,9 +417,7 @@ def test_unreadable_file(tmp_path, monkeypatch):
     else:  # root reads anything: make open() refuse as the system would
         def refuse(*args, **kwargs):
             raise PermissionError(13, "Permission denied", str(path))
-        from uir_cli import atomic
-
-        monkeypatch.setattr(atomic, "open", refuse, raising=False)
+        monkeypatch.setattr(imageio, "open", refuse, raising=False)
     with pytest.raises(ImageError, match=r"secret\.png: cannot read: permission denied"):
         read_image(path)
 
