@@ -178,7 +178,7 @@ def restore(
     if use_rich:
         from .progress import RichRestoreEvents
 
-        events = RichRestoreEvents(len(todo), steps=opts.steps, quiet=quiet, verbose=verbose)
+        events = RichRestoreEvents(len(todo) + len(known), steps=opts.steps, quiet=quiet, verbose=verbose)  # skips count as reached
     else:
         from .progress import PlainRestoreEvents
 

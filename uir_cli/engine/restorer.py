@@ -90,9 +90,6 @@ class Restorer:
                 self.fallbacks += len(idx)
         return out.clamp_(-1.0, 1.0), redone
 
-    def predict(self, x_t: Tensor, x_in: Tensor, time: Tensor) -> Tensor:
-        return self.predict_checked(x_t, x_in, time)[0]
-
     def plan(self, height: int, width: int, *, tile: int | None = None, overlap: int = 32, batch: int = 1) -> TilePlan:
         """Tiles for an image: ``tile`` None = automatic (whole when ``batch`` such tiles fit), 0 = whole, else max side."""
         multiple = self.info.size_multiple

@@ -13,7 +13,7 @@ to the blending of overlaps, and exactly the whole-image result with one tile.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -38,8 +38,6 @@ class ImageJob:
     acc: Tensor | None = None
     wsum: Tensor | None = None
     fallback_tiles: int = 0
-    tile_calls: int = 0
-    extra: dict = field(default_factory=dict)
 
     @property
     def pixels(self) -> int:
@@ -96,7 +94,6 @@ def restore_jobs(restorer, jobs: list[ImageJob], *, steps: int, batch_size: int 
                 pred, redone = restorer.predict_checked(xt, xin, time)
                 del xt, xin
                 for j, (job, i, box) in enumerate(chunk):
-                    job.tile_calls += 1
                     job.fallback_tiles += int(redone[j])
                     if job.plan.whole:
                         whole_pred[id(job)] = pred[j]

@@ -101,11 +101,6 @@ class TilePlan:
     def whole(self) -> bool:
         return self.count == 1
 
-    @property
-    def computed_pixels(self) -> int:
-        th, tw = self.tile_shape
-        return th * tw * self.count
-
     def window(self, index: int, device=None) -> Tensor:
         """The blending weights of tile ``index`` (in :attr:`boxes` order): (th, tw) float32."""
         r, c = divmod(index, len(self.cols))
