@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import os
 from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from ..atomic import write_atomic
 from ..degrade import KINDS
 from ..errors import EXIT_SOME_FAILED, ImageError, UsageError
 from .console import err, handle_errors, is_interactive
@@ -93,13 +93,7 @@ def _progress(total: int) -> Iterator[Callable[[Path], None]]:
 
 def _write_json(path: Path, data: dict) -> None:
     """Write ``data`` as JSON to ``path`` atomically (a temporary file, then a rename)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(data, indent=2) + "\n")
     except OSError as exc:
         raise ImageError(f"cannot write: {exc.strerror or exc}", path=path) from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()

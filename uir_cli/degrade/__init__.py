@@ -7,9 +7,9 @@ They make the (lq, gt) pairs that ``uir`` trains on, on the fly, and that
     lq = degrade(gt, "rain", np.random.default_rng(0))
 
 One module per kind documents its physical model and random ranges; each has
-a frozen ``*Params`` dataclass, ``sample_params(rng, height, width)``,
-``render(clean, params, rng)`` and ``<kind>(clean, rng)``. The same input and
-the same rng state give the same output, bit for bit.
+a frozen ``*Params`` dataclass, ``sample_params(rng, height, width)`` and
+``render(clean, params, rng)``. The same input and the same rng state give the
+same output, bit for bit.
 
 This module imports nothing heavy itself, so the CLI can read ``KINDS`` at
 start-up; the kind modules (numpy, OpenCV) load on first use.

@@ -98,9 +98,3 @@ def render(clean: np.ndarray, p: BlurParams, rng: np.random.Generator) -> np.nda
     if p.defocus > 0.0:
         out = cv2.GaussianBlur(out, (0, 0), p.defocus, borderType=cv2.BORDER_REFLECT)
     return finish(out.reshape(clean.shape))
-
-
-def blur(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Random camera-shake blur of ``clean`` (H, W, 3) float32 in [0, 1]; returns float32 (H, W, 3) in [0, 1]."""
-    clean = as_rgb(clean)
-    return render(clean, sample_params(rng, clean.shape[0], clean.shape[1]), rng)

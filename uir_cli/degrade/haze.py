@@ -98,9 +98,3 @@ def render(clean: np.ndarray, p: HazeParams, rng: np.random.Generator) -> np.nda
     t = np.exp(-p.beta * depth_proxy(clean, p, rng))[..., None]  # transmission t = exp(-beta d)
     airlight = np.asarray(p.airlight, np.float32)
     return finish(clean * t + airlight * (1.0 - t))  # I = J t + A (1 - t)
-
-
-def haze(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Random haze on ``clean`` (H, W, 3) float32 in [0, 1]; returns float32 (H, W, 3) in [0, 1]."""
-    clean = as_rgb(clean)
-    return render(clean, sample_params(rng, clean.shape[0], clean.shape[1]), rng)

@@ -88,9 +88,3 @@ def render(clean: np.ndarray, p: LowLightParams, rng: np.random.Generator) -> np
     signal = signal + np.sqrt(p.shot * signal + p.read ** 2) * noise  # Poisson-Gaussian
     signal = signal * np.asarray(p.gains, np.float32)
     return finish(linear_to_srgb(signal))
-
-
-def low_light(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Random low light on ``clean`` (H, W, 3) float32 in [0, 1]; returns float32 (H, W, 3) in [0, 1]."""
-    clean = as_rgb(clean)
-    return render(clean, sample_params(rng, clean.shape[0], clean.shape[1]), rng)

@@ -94,9 +94,3 @@ def render(clean: np.ndarray, p: RainParams, rng: np.random.Generator) -> np.nda
     """Rain on ``clean`` (H, W, 3) float in [0, 1] with parameters ``p``; float32 (H, W, 3) in [0, 1]."""
     clean = as_rgb(clean)
     return composite(clean, rain_layer(rng, clean.shape[0], clean.shape[1], p), p)
-
-
-def rain(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Random rain on ``clean`` (H, W, 3) float32 in [0, 1]; returns float32 (H, W, 3) in [0, 1]."""
-    clean = as_rgb(clean)
-    return render(clean, sample_params(rng, clean.shape[0], clean.shape[1]), rng)

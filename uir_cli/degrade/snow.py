@@ -87,9 +87,3 @@ def render(clean: np.ndarray, p: SnowParams, rng: np.random.Generator) -> np.nda
         alpha = flake_layer(rng, h, w, p, index)[..., None]
         out = out * (1.0 - alpha) + p.colour * alpha
     return finish(out)
-
-
-def snow(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Random snow on ``clean`` (H, W, 3) float32 in [0, 1]; returns float32 (H, W, 3) in [0, 1]."""
-    clean = as_rgb(clean)
-    return render(clean, sample_params(rng, clean.shape[0], clean.shape[1]), rng)

@@ -22,10 +22,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..training.config import OBJECTIVES, T_SAMPLING  # defined in the torch-free config module
 from .schedule import START_NOISE_STD, Schedule, sampling_timesteps
 
-T_SAMPLING = ("uniform", "inference")
-OBJECTIVES = ("forward", "sampler")
 INFERENCE_JITTER = 50  # "inference": t = one of the sampler's timesteps minus 0..49
 
 

@@ -12,19 +12,19 @@ A checkpoint is ``torch.save`` of a dict::
 
 so the authors' ``Trainer.load`` and uir's ``load_weights`` both read it, and
 everything in it loads with ``torch.load(..., weights_only=True)``.  Files are
-written atomically (a temporary file in the same folder, then ``os.replace``).
+written atomically (:func:`uir_cli.atomic.write_atomic`).
 """
 
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from ..atomic import write_atomic
 from ..errors import UsageError, WeightsError
 
 TRAIN_FORMAT = "uir-train-v1"
@@ -175,28 +175,14 @@ def to_authors_dict(ckpt: TrainCheckpoint) -> dict:
     return out
 
 
-def _atomic_write(data: bytes, dest: Path) -> None:
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def save_checkpoint(ckpt: TrainCheckpoint, *dests: Path) -> None:
     """Serialise once and write the same bytes atomically to every path in ``dests``."""
     buffer = io.BytesIO()
     torch.save(to_authors_dict(ckpt), buffer)
     data = buffer.getvalue()
     for dest in dests:
-        dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
         try:
-            _atomic_write(data, dest)
+            write_atomic(dest, data)
         except OSError as exc:
             raise UsageError(f"cannot write the checkpoint: {exc.strerror or exc}", path=dest) from None
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from ..atomic import write_atomic
 from ..errors import UsageError
 
 if sys.version_info >= (3, 11):
@@ -105,7 +105,6 @@ class TrainConfig:
         return parse_mix(self.mix)
 
 
-ARCH_FIELDS = ("variant", "dim", "dim_mults")
 _FIELDS = {f.name: f for f in fields(TrainConfig)}
 _PATH_LISTS = ("data", "val", "synthetic", "val_synthetic")
 _PATHS = ("out", "init")
@@ -312,13 +311,8 @@ def dump_toml(config: TrainConfig) -> str:
 
 
 def save_config(config: TrainConfig, path: Path) -> Path:
-    """Write :func:`dump_toml` atomically to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(dump_toml(config), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    """Write :func:`dump_toml` atomically to ``path``; raises OSError."""
+    return write_atomic(path, dump_toml(config))
 
 
 def config_from_text(text: str) -> TrainConfig:

@@ -8,11 +8,12 @@ the logs then read as if the run had never stopped.
 from __future__ import annotations
 
 import csv
-import os
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TypeVar
 
+from ..atomic import write_atomic
 from .validation import ValScore
 
 T = TypeVar("T")
@@ -47,12 +48,11 @@ def _truncate(path: Path, columns: tuple[str, ...], keep_until: int) -> None:
                         rows.append(row)
                 except ValueError:
                     continue
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(columns)
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(columns)
+    writer.writerows(rows)
+    write_atomic(path, text.getvalue())
 
 
 class RunLogs:

@@ -29,7 +29,7 @@ from ..nn.unet import DiffUIRNet, UNetConfig
 from ..registry import variant_id
 from . import distributed
 from .checkpoint import EMAState, RunState, TrainCheckpoint, authors_parameters, load_checkpoint, save_checkpoint
-from .config import CONFIG_NAME, TrainConfig, config_from_text, dump_toml, save_config
+from .config import CONFIG_NAME, TrainConfig, dump_toml, save_config
 from .ema import ModelEMA
 from .events import Progress, RunFinished, RunStarted, Saved, StepDone, Validated, Warned, ignore
 from .logs import RunLogs, TrainRow, read_train_csv, read_val_csv
@@ -387,9 +387,3 @@ class Trainer:
 def train(config: TrainConfig, *, progress: Progress = ignore, resume: bool = False) -> RunFinished:
     """Train (or resume) the run ``config`` describes; see :class:`Trainer`."""
     return Trainer(config, progress=progress, resume=resume).run()
-
-
-def saved_config(run_dir: Path) -> TrainConfig | None:
-    """The config a run folder's ``config.toml`` holds, or None."""
-    path = Path(run_dir) / CONFIG_NAME
-    return config_from_text(path.read_text(encoding="utf-8")) if path.is_file() else None
