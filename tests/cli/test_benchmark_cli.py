@@ -105,6 +105,30 @@ def test_a_failed_pair_exits_1_and_says_why(tmp_path):
     assert re.search(r"custom\s+2\s.*\s1$", result.stdout.splitlines()[1])  # the "failed" column
 
 
+def test_the_live_bar_keeps_every_thumbnail_and_prints_only_failures(tmp_path, monkeypatch):
+    from uir_cli.cli import benchmark
+
+    monkeypatch.setattr(benchmark, "is_interactive", lambda: True)  # _RichEvents, as on a terminal
+    _pairs(tmp_path / "in", tmp_path / "gt", names=("a", "b"))
+    _save(tmp_path / "pred" / "a.png", np.asarray(Image.open(tmp_path / "gt" / "a.png")))
+    _save(tmp_path / "pred" / "b.png", np.zeros((10, 10, 3), np.uint8))
+    result = _bench("--input", tmp_path / "in", "--target", tmp_path / "gt", "--predictions", tmp_path / "pred",
+                    "-o", tmp_path / "r", "--html")
+    assert result.exit_code == 1
+    assert "[custom 2/2] b: failed: output is 10x10" in result.output and "a: PSNR" not in result.output
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert len(re.findall(r"src='data:", page)) == 6  # input, output and target of both pairs
+
+
+def test_dataset_names_complete_from_the_benchmark_choices():
+    from uir_cli.cli.benchmark import complete_datasets
+    from uir_cli.engine.benchsets import dataset_choices
+
+    assert complete_datasets("") == dataset_choices()
+    assert complete_datasets("rain1") == ["Rain100L", "Rain100H"]
+    assert complete_datasets("SYN")[0] == "synthetic" and "synthetic-haze" in complete_datasets("syn")
+
+
 @pytest.mark.parametrize("args,message", [
     ([], "Usage"),
     (["--input", "x"], "--input needs --target"),

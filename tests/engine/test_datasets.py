@@ -100,6 +100,14 @@ def test_rain_rule_pairs_rain_n_with_norain_n(tmp_path):
     assert [p.name for p in found.pairs] == ["rain-1", "rain-2", "rain-10"]
 
 
+def test_rain_rule_matches_norain_n_in_any_case(tmp_path):
+    _touch(tmp_path / "lq", "Rain-1.png", "rain-2.png", "RAIN-3.png")
+    _touch(tmp_path / "gt", "NoRain-1.png", "norain-2.png", "NORAIN-3.png")
+    found = pair_folders(tmp_path / "lq", tmp_path / "gt", rule="rain")
+    assert _names(found) == [("Rain-1.png", "NoRain-1.png"), ("rain-2.png", "norain-2.png"), ("RAIN-3.png", "NORAIN-3.png")]
+    assert "3 pair(s) matched rain-N with norain-N" in found.notes
+
+
 @pytest.mark.parametrize("base", ["RESIDE/SOTS/outdoor", "SOTS/outdoor"])
 def test_sots_pairs_several_hazy_inputs_with_one_clean_target(tmp_path, base):
     _touch(tmp_path / base / "hazy", "0001_0.8_0.2.jpg", "0001_0.9_0.1.jpg", "0002_0.8_0.2.jpg")

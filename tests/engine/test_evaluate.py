@@ -181,6 +181,27 @@ def test_all_runs_what_is_there_and_lists_what_is_absent(tmp_path):
         select_datasets("all", tmp_path / "empty")
 
 
+def test_an_unreadable_input_loses_only_its_baseline_when_predictions_are_scored(tmp_path):
+    _pairs(tmp_path / "in", tmp_path / "gt", names=("a", "b"))
+    (tmp_path / "in" / "b.png").write_text("not an image")
+    selection = custom_selection(tmp_path / "in", tmp_path / "gt")
+    run = evaluate(plan_work(selection, predictions=tmp_path / "gt"), options=EvalOptions(predictions=tmp_path / "gt"))
+    a, b = run.datasets[0].images
+    assert a.status == b.status == "done" and math.isinf(b.psnr) and b.ssim == 1.0
+    assert a.input_psnr is not None and b.input_psnr is None and b.input_ssim is None
+    assert any("the input could not be read" in n and "no input baseline" in n for n in b.notes)
+    summary = run.datasets[0].summary
+    assert summary.scored == 2 and summary.input_psnr == a.input_psnr and run.failed == 0
+
+
+def test_an_unreadable_input_fails_its_image_when_the_model_runs(restorer, tmp_path):
+    _pairs(tmp_path / "in", tmp_path / "gt", names=("a",))
+    (tmp_path / "in" / "a.png").write_text("not an image")
+    run = evaluate(plan_work(custom_selection(tmp_path / "in", tmp_path / "gt")), restorer=restorer)
+    (a,) = run.datasets[0].images
+    assert a.status == "failed" and "not an image" in a.reason and run.failed == 1
+
+
 def test_a_size_mismatch_fails_that_image_with_a_reason(tmp_path):
     _pairs(tmp_path / "in", tmp_path / "gt", names=("a", "b"))
     _save(tmp_path / "pred" / "a.png", _u8(tmp_path / "gt" / "a.png"))

@@ -28,11 +28,9 @@ class Protocol(str, Enum):
 
 
 def complete_datasets(incomplete: str) -> list[str]:
-    from ..engine.datasets import dataset_names
-    from ..engine.synthetic import NAME, set_names
+    from ..engine.benchsets import dataset_choices  # folder listings only: no numpy, no torch
 
-    names = [*dataset_names(), NAME, *set_names(), "all"]
-    return [n for n in names if n.lower().startswith(incomplete.lower())]
+    return [n for n in dataset_choices() if n.lower().startswith(incomplete.lower())]
 
 
 app = typer.Typer(
@@ -194,11 +192,17 @@ class _PlainEvents:
     def tiles(self, count: int, pixels: int) -> None: ...
 
     def image_finished(self, result, images) -> None:
-        from ..engine.benchreport import fmt_psnr, fmt_ssim, thumbnails_of
+        from ..engine.benchreport import thumbnails_of
 
         self.count += 1
         if self.thumbs is not None:
             self.thumbs[(result.dataset, result.name)] = thumbnails_of(images)
+        self._show(result)
+
+    def _show(self, result) -> None:
+        """The line of one finished image."""
+        from ..engine.benchreport import fmt_psnr, fmt_ssim
+
         where = f"[{result.dataset} {self.count}/{self.total_in_set}] {result.name}"
         if result.status != "done":
             self._say(f"{where}: failed: {result.reason}", style="red")
@@ -242,14 +246,11 @@ class _RichEvents(_PlainEvents):
 
     def image_finished(self, result, images) -> None:
         self.progress.advance(self.images)
-        if result.status != "done":
-            super().image_finished(result, images)  # failures stay on screen
-        else:
-            self.count += 1
-            if self.thumbs is not None:
-                from ..engine.benchreport import thumbnails_of
+        super().image_finished(result, images)
 
-                self.thumbs[(result.dataset, result.name)] = thumbnails_of(images)
+    def _show(self, result) -> None:
+        if result.status != "done":
+            super()._show(result)  # failures stay on screen; the bar shows the rest
 
     def _say(self, text: str, style: str | None = None) -> None:
         self.progress.console.print(text, markup=False, style=style)

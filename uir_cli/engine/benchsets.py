@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import DatasetError
 from . import synthetic
-from .datasets import IMAGE_EXTENSIONS, NAMED, Pair, PairedSet, find_dataset, pair_folders
+from .datasets import NAMED, Pair, PairedSet, find_dataset, list_images, lookup, pair_folders
 
 _SHOWN = 5  # file names quoted in an error
 
@@ -89,9 +89,8 @@ def select_datasets(names: str, root: Path, *, synthetic_root: Path | None = Non
                           f"parameters in {built.root / synthetic.MANIFEST}")
                 sets.setdefault(found.name, replace(found, notes=(origin, *found.notes)))
             continue
-        if not any(_squash(name) == _squash(known) for known in NAMED):
-            raise DatasetError(f"unknown dataset {name!r}", hint=f"known: {', '.join(dataset_choices())}")
-        found = find_dataset(name, root)
+        spec = lookup(name, known=dataset_choices())  # an unknown name's error lists every choice
+        found = find_dataset(spec.name, root)
         sets.setdefault(found.name, found)
     absent = [(n, why) for n, why in absent if n not in sets]
     if not sets:
@@ -122,7 +121,8 @@ def plan_work(selection: Selection, *, limit: int | None = None, predictions: Pa
     Predictions for a set are looked for in ``predictions/SETNAME/`` (the layout ``--save-images``
     writes), which several sets require; one set may also use ``predictions/`` itself.  A
     pair's prediction has its input's name, or else its target's.  Raises :class:`DatasetError`
-    naming the pairs that have no prediction.
+    naming the pairs that have no prediction, and for a predictions folder with no image or
+    two images of one name.
     """
     work = []
     several = len(selection.sets) > 1
@@ -136,21 +136,13 @@ def plan_work(selection: Selection, *, limit: int | None = None, predictions: Pa
     return work
 
 
-def _squash(name: str) -> str:
-    return name.replace("-", "").replace("_", "").replace(" ", "").lower()
-
-
 def _match_predictions(name: str, pairs: Sequence[Pair], root: Path, several: bool) -> dict[str, Path]:
     folder = root / name if (root / name).is_dir() or several else root
     if not folder.is_dir():
         hint = "with several datasets, each one's predictions go in DIR/DATASET" if several else None
         raise DatasetError("the predictions folder does not exist", path=folder, hint=hint)
-    by_stem: dict[str, Path] = {}
-    for entry in sorted(folder.iterdir()):
-        if entry.is_file() and not entry.name.startswith(".") and entry.suffix.lower() in IMAGE_EXTENSIONS:
-            if entry.stem in by_stem:
-                raise DatasetError(f"two predictions share the name {entry.stem!r}", path=folder)
-            by_stem[entry.stem] = entry
+    images, _ = list_images(folder)
+    by_stem = {path.stem: path for path in images}
     found, missing = {}, []
     shared = Counter(pair.target.stem for pair in pairs)
     for pair in pairs:

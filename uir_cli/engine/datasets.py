@@ -16,6 +16,7 @@ CLI may import it for TAB completion of dataset names.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,7 +162,7 @@ def find_dataset(name: str, root: Path) -> PairedSet:
     name, a missing root, or when no layout exists (listing every path tried),
     and whatever :func:`pair_folders` raises.
     """
-    spec = _lookup(name)
+    spec = lookup(name)
     root = Path(root)
     if not root.is_dir():
         raise DatasetError("data root is not a folder", path=root, hint="point --data-root at the folder holding the datasets")
@@ -189,23 +190,27 @@ def pair_folders(
     """Pair every image in ``input_dir`` with one in ``target_dir`` by ``rule`` (see :data:`RULES`).
 
     ``same-name``: equal stems (``1.png`` with ``1.jpg``).  ``rain``: equal
-    stems, else ``rain-N`` with ``norain-N``.  ``sots``: the input stem up to its
-    first ``_`` is the target stem; several inputs may share one target.
+    stems, else ``rain-N`` with ``norain-N`` in any case (``Rain-1`` with
+    ``NoRain-1``).  ``sots``: the input stem up to its first ``_`` is the
+    target stem; several inputs may share one target.
     Raises :class:`DatasetError` for a missing or empty folder, two images with
     one stem in a folder, or any input or target left unpaired (naming some and
     counting all); never pairs by position.
     """
     _check_rule(rule)
     input_dir, target_dir = Path(input_dir), Path(target_dir)
-    inputs, skipped_inputs = _list_images(input_dir)
-    targets, skipped_targets = _list_images(target_dir)
+    inputs, skipped_inputs = list_images(input_dir)
+    targets, skipped_targets = list_images(target_dir)
     by_stem = {path.stem: path for path in targets}
+    by_folded: dict[str, str] = {}  # lower-cased stem -> stem, for the rain rule's renaming
+    for stem in by_stem:
+        by_folded.setdefault(stem.lower(), stem)
 
     pairs: list[Pair] = []
     unmatched: list[Path] = []
     renamed = 0
     for path in inputs:
-        match = next((s for s in _target_stems(path.stem, rule) if s in by_stem), None)
+        match = _target_stem(path.stem, rule, by_stem, by_folded)
         if match is None:
             unmatched.append(path)
             continue
@@ -231,6 +236,46 @@ def pair_folders(
     return PairedSet(name, task, input_dir, target_dir, tuple(pairs), rule, tuple(notes))
 
 
+def lookup(name: str, *, known: Sequence[str] | None = None) -> DatasetSpec:
+    """The named dataset ``name`` (case-, '-', '_' and space-insensitive).
+
+    Raises :class:`DatasetError` for an unknown name, listing ``known`` (default: the named sets).
+    """
+    wanted = _squash(name)
+    for spec in NAMED.values():
+        if _squash(spec.name) == wanted:
+            return spec
+    raise DatasetError(f"unknown dataset {name!r}", hint=f"known: {', '.join(known or NAMED)}")
+
+
+def list_images(folder: Path) -> tuple[list[Path], int]:
+    """Image files of ``folder`` in natural order, and how many other visible files were skipped.
+
+    Raises :class:`DatasetError` when ``folder`` is not a folder, holds no image, or holds two
+    images with one stem.
+    """
+    if not folder.is_dir():
+        raise DatasetError("not a folder", path=folder)
+    images: list[Path] = []
+    skipped = 0
+    for entry in folder.iterdir():
+        if entry.name.startswith(".") or not entry.is_file():
+            continue
+        if entry.suffix.lower() in IMAGE_EXTENSIONS:
+            images.append(entry)
+        else:
+            skipped += 1
+    if not images:
+        raise DatasetError("no images in this folder", path=folder, hint=f"looked for {', '.join(sorted(IMAGE_EXTENSIONS))}")
+    images.sort(key=lambda p: _natural_key(p.name))
+    seen: dict[str, Path] = {}
+    for path in images:
+        if path.stem in seen:
+            raise DatasetError(f"two images share the name {path.stem!r}: {seen[path.stem].name} and {path.name}", path=folder)
+        seen[path.stem] = path
+    return images, skipped
+
+
 # --- internals -------------------------------------------------------------
 
 
@@ -241,14 +286,6 @@ def _check_rule(rule: str) -> None:
 
 def _squash(name: str) -> str:
     return re.sub(r"[-_ ]", "", name).lower()
-
-
-def _lookup(name: str) -> DatasetSpec:
-    wanted = _squash(name)
-    for spec in NAMED.values():
-        if _squash(spec.name) == wanted:
-            return spec
-    raise DatasetError(f"unknown dataset {name!r}", hint=f"known: {', '.join(NAMED)}")
 
 
 def _resolve(root: Path, rel: str) -> Path | None:
@@ -297,37 +334,19 @@ def _natural_key(name: str) -> tuple:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p.lower()) for p in parts if p), name
 
 
-def _list_images(folder: Path) -> tuple[list[Path], int]:
-    """Image files of ``folder`` in natural order, and how many other visible files were skipped."""
-    if not folder.is_dir():
-        raise DatasetError("not a folder", path=folder)
-    images: list[Path] = []
-    skipped = 0
-    for entry in folder.iterdir():
-        if entry.name.startswith(".") or not entry.is_file():
-            continue
-        if entry.suffix.lower() in IMAGE_EXTENSIONS:
-            images.append(entry)
-        else:
-            skipped += 1
-    if not images:
-        raise DatasetError("no images in this folder", path=folder, hint=f"looked for {', '.join(sorted(IMAGE_EXTENSIONS))}")
-    images.sort(key=lambda p: _natural_key(p.name))
-    seen: dict[str, Path] = {}
-    for path in images:
-        if path.stem in seen:
-            raise DatasetError(f"two images share the name {path.stem!r}: {seen[path.stem].name} and {path.name}", path=folder)
-        seen[path.stem] = path
-    return images, skipped
+def _target_stem(stem: str, rule: str, by_stem: dict[str, Path], by_folded: dict[str, str]) -> str | None:
+    """The stem of the target that the input ``stem`` pairs with under ``rule``; None when there is none.
 
-
-def _target_stems(stem: str, rule: str) -> list[str]:
+    ``by_stem``: the targets by stem; ``by_folded``: their stems by lower-cased stem.
+    """
     if rule == "sots":
-        return [stem.split("_", 1)[0]]
-    stems = [stem]
+        wanted = stem.split("_", 1)[0]
+        return wanted if wanted in by_stem else None
+    if stem in by_stem:
+        return stem
     if rule == "rain" and stem.lower().startswith("rain-"):
-        stems.append("norain-" + stem[len("rain-"):])
-    return stems
+        return by_folded.get("no" + stem.lower())  # rain-N -> norain-N, in any case
+    return None
 
 
 def _unmatched_message(

@@ -33,6 +33,7 @@ from ..errors import UirError, UsageError
 from . import metrics
 from .benchsets import Selection, Work
 from .datasets import Pair, describe_pairing
+from .metrics import size_text  # "WxH", as the metrics' own errors write sizes
 
 
 # --- results -----------------------------------------------------------------------------
@@ -317,36 +318,45 @@ def _read_u8(path: Path, notes: list[str], what: str) -> tuple[np.ndarray, np.nd
 
 
 def _evaluate_pair(item: Work, pair: Pair, restorer, options: EvalOptions, events: Events) -> tuple[ImageResult, Images]:
-    """Restore (or read the prediction of) one pair and score it; failures end in ``reason``."""
+    """Restore (or read the prediction of) one pair and score it; failures end in ``reason``.
+
+    With predictions, an input that cannot be read only loses the input baseline (noted).
+    """
     sots = item.dataset.pairing == "sots"
     result = ImageResult(item.dataset.name, pair.name, str(pair.input) if item.has_inputs else None, str(pair.target))
     lq_u8 = out_u8 = gt_u8 = None
     try:
         _, gt_u8 = _read_u8(pair.target, result.notes, "target")
         if item.has_inputs:
-            lq_rgb, lq_u8 = _read_u8(pair.input, result.notes, "input")
-            result.height, result.width = lq_u8.shape[:2]
-            baseline_gt = _matched_target(lq_u8, gt_u8, sots, result.notes, "input")
-            if baseline_gt is not None:
-                s = metrics.score(lq_u8, baseline_gt, protocol=options.protocol, crop_border=options.crop_border)
-                result.input_psnr, result.input_ssim = s.psnr, s.ssim
+            try:
+                lq_rgb, lq_u8 = _read_u8(pair.input, result.notes, "input")
+            except UirError as error:
+                if item.predictions is None:  # the model needs the input
+                    raise
+                result.notes.append(f"the input could not be read ({error.message}): no input baseline")
+            else:
+                result.height, result.width = lq_u8.shape[:2]
+                baseline_gt = _matched_target(lq_u8, gt_u8, sots, result.notes, "input")
+                if baseline_gt is not None:
+                    s = metrics.score(lq_u8, baseline_gt, protocol=options.protocol, crop_border=options.crop_border)
+                    result.input_psnr, result.input_ssim = s.psnr, s.ssim
         if item.predictions is not None:
             path = item.predictions[pair.name]
             result.output = str(path)
             _, out_u8 = _read_u8(path, result.notes, "prediction")
         else:
-            out_rgb = _restore(restorer, lq_rgb, item.dataset.task, pair.name, item.dataset.name, options, events, result)
-            out_u8 = _to_u8(out_rgb)
-            if options.save_dir is not None:
-                from .imageio import write_image
+            from .imageio import to_uint, write_image
 
+            out_rgb = _restore(restorer, lq_rgb, item.dataset.task, pair.name, item.dataset.name, options, events, result)
+            out_u8 = to_uint(out_rgb, 8)
+            if options.save_dir is not None:
                 saved = write_image(Path(options.save_dir) / item.dataset.name / f"{pair.name}.png", out_rgb)
                 result.output = str(saved.path)
         result.height, result.width = out_u8.shape[:2]
         result.megapixels = result.width * result.height / 1e6
         target = _matched_target(out_u8, gt_u8, sots, result.notes, "output")
         if target is None:
-            result.reason = (f"output is {_size(out_u8)} but the target is {_size(gt_u8)}; "
+            result.reason = (f"output is {size_text(out_u8)} but the target is {size_text(gt_u8)}; "
                              "not resized (only SOTS's protocol resizes the target)")
             return result, Images(lq_u8, out_u8, gt_u8)
         s = metrics.score(out_u8, target, protocol=options.protocol, crop_border=options.crop_border)
@@ -358,28 +368,18 @@ def _evaluate_pair(item: Work, pair: Pair, restorer, options: EvalOptions, event
     return result, Images(lq_u8, out_u8, gt_u8)
 
 
-def _size(image: np.ndarray) -> str:
-    return f"{image.shape[1]}x{image.shape[0]}"
-
-
-def _to_u8(rgb: np.ndarray) -> np.ndarray:
-    from .imageio import to_uint
-
-    return to_uint(rgb, 8)
-
-
 def _matched_target(image: np.ndarray, target: np.ndarray, sots: bool, notes: list[str], what: str) -> np.ndarray | None:
     """The target to score ``image`` against: itself when sizes match, resized on SOTS, else None."""
     if image.shape == target.shape:
         return target
     if not sots:
         if what == "input":
-            notes.append(f"input is {_size(image)} but the target is {_size(target)}: no input baseline")
+            notes.append(f"input is {size_text(image)} but the target is {size_text(target)}: no input baseline")
         return None
     import cv2
 
     resized = cv2.resize(target, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_CUBIC)
-    note = (f"target resized from {_size(target)} to {_size(image)} (bicubic, OpenCV) to score the {what}, "
+    note = (f"target resized from {size_text(target)} to {size_text(image)} (bicubic, OpenCV) to score the {what}, "
             "as SOTS's MATLAB protocol does (MATLAB's imresize may differ slightly)")
     notes.append(note)
     return resized

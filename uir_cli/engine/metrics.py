@@ -146,10 +146,10 @@ def _planes(restored: np.ndarray, target: np.ndarray, protocol: str, crop_border
     _check_image(restored, "restored image")
     _check_image(target, "target image")
     if restored.shape != target.shape:
-        raise UsageError(f"restored image is {_size(restored)} but target is {_size(target)}; they must match")
+        raise UsageError(f"restored image is {size_text(restored)} but target is {size_text(target)}; they must match")
     height, width = restored.shape[:2]
     if crop_border and (height <= 2 * crop_border or width <= 2 * crop_border):
-        raise UsageError(f"crop border {crop_border} leaves nothing of a {_size(restored)} image")
+        raise UsageError(f"crop border {crop_border} leaves nothing of a {size_text(restored)} image")
     if crop_border:
         restored = restored[crop_border:-crop_border, crop_border:-crop_border]
         target = target[crop_border:-crop_border, crop_border:-crop_border]
@@ -158,7 +158,7 @@ def _planes(restored: np.ndarray, target: np.ndarray, protocol: str, crop_border
     return [(rgb_to_y(restored), rgb_to_y(target))]
 
 
-def _size(image: np.ndarray) -> str:
+def size_text(image: np.ndarray) -> str:
     return f"{image.shape[1]}x{image.shape[0]}"
 
 
