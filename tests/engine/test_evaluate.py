@@ -214,12 +214,17 @@ def test_a_size_mismatch_fails_that_image_with_a_reason(tmp_path):
     assert run.failed == 1 and run.datasets[0].summary.scored == 1
 
 
-def test_sots_resizes_the_target_and_notes_it(tmp_path):
-    root = tmp_path / "data"
-    rng = np.random.default_rng(1)
-    _save(root / "SOTS" / "outdoor" / "gt" / "0001.png", rng.integers(0, 256, (26, 34, 3), dtype=np.uint8))
+def _sots(root: Path, target_shape: tuple[int, int], rng: np.random.Generator) -> Path:
+    """SOTS-outdoor with one clean 0001.png of ``target_shape`` and two 32x24 hazy inputs of it; returns the hazy folder."""
+    _save(root / "SOTS" / "outdoor" / "gt" / "0001.png", rng.integers(0, 256, (*target_shape, 3), dtype=np.uint8))
     for name in ("0001_0.8_0.2", "0001_0.9_0.1"):
         _save(root / "SOTS" / "outdoor" / "hazy" / f"{name}.png", rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
+    return root / "SOTS" / "outdoor" / "hazy"
+
+
+def test_sots_resizes_the_target_and_notes_it(tmp_path):
+    root = tmp_path / "data"
+    _sots(root, (26, 34), np.random.default_rng(1))
     selection = select_datasets("SOTS-outdoor", root)
     hazy = root / "SOTS" / "outdoor" / "hazy"
     run = evaluate(plan_work(selection, predictions=hazy), options=EvalOptions(predictions=hazy))
@@ -232,9 +237,7 @@ def test_sots_resizes_the_target_and_notes_it(tmp_path):
 def test_one_sots_prediction_is_never_scored_for_several_hazy_inputs(tmp_path):
     root = tmp_path / "data"
     rng = np.random.default_rng(1)
-    _save(root / "SOTS" / "outdoor" / "gt" / "0001.png", rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
-    for name in ("0001_0.8_0.2", "0001_0.9_0.1"):
-        _save(root / "SOTS" / "outdoor" / "hazy" / f"{name}.png", rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
+    _sots(root, (24, 32), rng)
     _save(tmp_path / "pred" / "0001.png", rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
     with pytest.raises(DatasetError, match="2 of 2 SOTS-outdoor pairs have no prediction"):
         plan_work(select_datasets("SOTS-outdoor", root), predictions=tmp_path / "pred")
