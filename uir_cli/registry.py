@@ -176,6 +176,14 @@ def _load_shipped(path: Path) -> tuple[dict[str, WeightsEntry], str]:
     return entries, default
 
 
+def is_weights_name(text: str, base: Path | None = None) -> bool:
+    """True when ``text`` names registered weights rather than a file: no path separator, no ``~``,
+    and no such file (relative to ``base``, else the working folder)."""
+    if not text or text.startswith("~") or any(sep in text for sep in ("/", "\\")):
+        return False
+    return not ((base or Path.cwd()) / text).exists()
+
+
 def user_registry_path() -> Path:
     return data_dir() / "registry.json"
 

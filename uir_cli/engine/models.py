@@ -7,10 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RegistryError, WeightsError
-from ..registry import WeightsEntry, add_user_entry, data_dir, load_registry
+from ..registry import WeightsEntry, add_user_entry, data_dir, is_weights_name, load_registry
 from .weights import LoadedWeights, load_weights, save_safetensors, sha256_of
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def load_by_name_or_path(spec: str | Path, *, which: str = "auto") -> tuple[WeightsEntry | None, LoadedWeights]:
+    """Weights from a registered name (with its entry) or from a file (entry None)."""
+    if is_weights_name(str(spec)):
+        return resolve_named(str(spec), which=which)
+    return None, load_weights(Path(spec).expanduser(), which=which)
 
 
 def resolve_named(name: str, *, which: str = "auto") -> tuple[WeightsEntry, LoadedWeights]:

@@ -26,7 +26,7 @@ from .memory import free_memory, max_tile_pixels
 from .preprocess import prepare_input
 from .tiled import ImageJob, restore_jobs
 from .tiling import TilePlan, plan_tiles, plan_tiles_by_area
-from .weights import LoadedWeights, load_weights
+from .weights import LoadedWeights
 
 
 @dataclass(frozen=True)
@@ -143,14 +143,11 @@ def load_restorer(weights: str | Path | LoadedWeights, *, device: str = "auto", 
     if isinstance(weights, LoadedWeights):
         loaded = weights
     else:
-        path = Path(weights).expanduser()
-        if not path.exists() and not any(sep in str(weights) for sep in ("/", "\\")):
-            from .models import resolve_named
+        from .models import load_by_name_or_path
 
-            entry, loaded = resolve_named(str(weights), which=which)
+        entry, loaded = load_by_name_or_path(weights, which=which)
+        if entry is not None:
             name, default_steps = name or entry.name, entry.steps
-        else:
-            loaded = load_weights(path, which=which)
     place = placement(device, precision)
     net = loaded.build(place.device)
     info = ModelInfo(

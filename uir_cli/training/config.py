@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..atomic import write_atomic
 from ..errors import UsageError
+from ..registry import is_weights_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -177,12 +178,6 @@ def _absolute(path: str, base: Path) -> str:
     return str(p if p.is_absolute() else (base / p).absolute())
 
 
-def _is_weights_name(text: str, base: Path) -> bool:
-    """``--init diffuir-l``: no path separator and no such file, so a name from the registry."""
-    return bool(text) and not any(sep in text for sep in ("/", "\\")) and not (base / text).expanduser().exists() \
-        and not text.startswith("~")
-
-
 def _coerce(name: str, value: object, base: Path) -> object:
     """One option's value, from a file or the command line, to the field's type."""
     if name in _PATH_LISTS:
@@ -191,7 +186,7 @@ def _coerce(name: str, value: object, base: Path) -> object:
             path, task = split_spec(spec)
             out.append(_absolute(path, base) + (f":{task}" if task else ""))
         return tuple(out)
-    if name == "init" and _is_weights_name(str(value), base):
+    if name == "init" and is_weights_name(str(value), base):
         return str(value)  # a registered name (`uir weights list`), looked up when the run starts
     if name in _PATHS:
         return _absolute(str(value), base) if str(value) else ""

@@ -57,17 +57,12 @@ def micro_seed(seed: int, index: int) -> int:
 
 def _network(config: TrainConfig) -> tuple[DiffUIRNet, UNetConfig, str | None]:
     """The network to train, seeded; initialised from ``config.init`` when given (returns its description)."""
-    from ..engine.weights import load_weights
+    from ..engine.models import load_by_name_or_path
 
     torch.manual_seed(config.seed)
     dim, mults = config.shape
     if config.init:
-        if Path(config.init).is_absolute():
-            loaded = load_weights(config.init)
-        else:  # a registered name
-            from ..engine.models import resolve_named
-
-            loaded = resolve_named(config.init)[1]
+        loaded = load_by_name_or_path(config.init)[1]  # a file (made absolute by the config) or a registered name
         asked = (config.dim, config.dim_mults)
         explicit = bool(config.variant) or any(v is not None for v in asked)
         if explicit and (loaded.config.dim, loaded.config.dim_mults) != (dim, mults):
