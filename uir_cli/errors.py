@@ -18,6 +18,29 @@ EXIT_CANNOT_START = 3
 EXIT_INTERRUPTED = 130
 
 
+def shown(path: Path | str) -> str:
+    """``path`` as one safe line: as it is when every character prints, else quoted with escapes.
+
+    A newline or escape sequence in a file name must not split or forge a line of output,
+    and a name that is not valid UTF-8 shows its bytes as ``\\xNN``.
+    """
+    text = str(path)
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8, as os.fsdecode keeps it
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch in "'\\":
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(repr(ch)[1:-1])
+    return "'" + "".join(out) + "'"
+
+
 class UirError(Exception):
     """An error with a one-line message meant for the user."""
 
@@ -30,7 +53,7 @@ class UirError(Exception):
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
-        where = f"{self.path}: " if self.path is not None else ""
+        where = f"{shown(self.path)}: " if self.path is not None else ""
         tail = f" ({self.hint})" if self.hint else ""
         return f"{where}{self.message}{tail}"
 

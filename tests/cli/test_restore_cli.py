@@ -157,20 +157,31 @@ def test_report_records_every_file_and_the_weights(tiny_weights, tmp_path):
     assert data["environment"]["uir_version"] and data["settings"]["steps"] == 3
 
 
-def test_a_claimed_file_is_left_to_the_run_that_holds_it(tiny_weights, tmp_path):
+def test_a_claimed_file_is_waited_for_and_left_to_the_run_that_finishes_it(tiny_weights, tmp_path, monkeypatch):
+    from uir_cli.cli.progress import PlainRestoreEvents
+
     src = tmp_path / "in"
     _img(src / "a.png")
     _img(src / "b.png")
     out = tmp_path / "out"
     claim = OutputClaim(out / "a.png")
     assert claim.acquire()
+    waited = []
+
+    def other_run_finishes(self, count):  # the holder writes its output and lets go while we wait
+        waited.append(count)
+        (out / "a.png").write_bytes(b"written by the other run")
+        claim.release()
+
+    monkeypatch.setattr(PlainRestoreEvents, "waiting", other_run_finishes)
     try:
         result = _run(src, "--out", out, "-v", weights=tiny_weights)
     finally:
         claim.release()
-    assert result.exit_code == 0
-    assert _files(out) == ["b.png"]
-    assert "another uir run is working on it" in result.output
+    assert result.exit_code == 0, result.output
+    assert waited == [1]
+    assert (out / "a.png").read_bytes() == b"written by the other run"
+    assert "output exists (written by another uir run)" in result.output
 
 
 def test_shards_split_the_work_without_overlap(tiny_weights, tmp_path):

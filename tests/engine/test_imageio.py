@@ -417,7 +417,7 @@ def test_unreadable_file(tmp_path, monkeypatch):
     else:  # root reads anything: make open() refuse as the system would
         def refuse(*args, **kwargs):
             raise PermissionError(13, "Permission denied", str(path))
-        monkeypatch.setattr(imageio, "open", refuse, raising=False)
+        monkeypatch.setattr(imageio, "open_regular", refuse)
     with pytest.raises(ImageError, match=r"secret\.png: cannot read: permission denied"):
         read_image(path)
 
@@ -434,7 +434,7 @@ def test_failed_write_leaves_destination_and_no_temporary(tmp_path, monkeypatch)
     dest = tmp_path / "out.png"
     dest.write_bytes(b"previous result")
 
-    def crash(src, dst):
+    def crash(src, dst, **kw):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(imageio.os, "replace", crash)
@@ -454,7 +454,7 @@ def test_write_into_read_only_folder(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(args[0]))
         from uir_cli import atomic
 
-        monkeypatch.setattr(atomic, "open", refuse, raising=False)
+        monkeypatch.setattr(atomic, "create_new", refuse)
     try:
         with pytest.raises(ImageError, match=r"out\.png: cannot write: Permission denied"):
             write_image(folder / "out.png", np.zeros((4, 4, 3), np.float32))

@@ -1,10 +1,17 @@
 """Restoring a batch of files: decode, restore and encode overlap; every file ends done, skipped or failed.
 
 - Outputs are planned first: the mirrored path, inside the output folder, never
-  over an input, not twice; an existing output is skipped before anything is
-  decoded (unless ``overwrite``).
-- A reader thread claims each output (:mod:`.locks`), decodes the file and
-  prepares the model's input, a few files ahead; the calling thread runs the
+  over an input, not twice, with a name the file system takes; an existing
+  output is skipped before anything is decoded (unless ``overwrite``).  An
+  input in the output folder that uir wrote (its EXIF Software says so) is an
+  earlier run's output, not an input, whatever suffix or format it got.
+- A reader thread claims each output (:mod:`.locks`) just before decoding it,
+  a few files ahead of the model.  A file another run holds is come back to
+  once the rest is done, and waited for: it ends done by that run (skipped
+  here), or done here when that run stops without it.  Writes go through
+  :func:`uir_cli.atomic.write_atomic` inside the output folder: no link there is
+  followed.  The reader decodes the file and
+  prepares the model's input; the calling thread runs the
   model on groups of images (tiles of several images share a batch); writer
   threads encode and write atomically.  Memory stays bounded: at most
   ``prefetch`` decoded images wait, at most ``writers`` results, and the
@@ -17,11 +24,10 @@
 
 from __future__ import annotations
 
+import os
 import queue
-import re
 import threading
 import time
-from glob import escape as glob_escape
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +35,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..atomic import NAME_MAX, describe, leftover_parts
 from ..errors import UirError
-from .imageio import Image, probe_image, read_image, write_like
-from .inputs import InputItem, Missing, in_shard, inside, output_path
+from .. import __version__
+from .imageio import UIR_SOFTWARE, Image, made_by_uir, probe_image, read_image, write_like
+from .inputs import InputItem, Missing, in_shard, inside, output_path, resolved
 from .locks import OutputClaim
 from .memory import is_oom
 from .preprocess import prepare_input
@@ -65,7 +73,7 @@ class FileResult:
 
     input: str
     output: str | None
-    status: str  # "done", "skipped" or "failed"
+    status: str  # "done", "skipped" or "failed" ("not started" in an interrupted run's report)
     reason: str = ""
     task: str | None = None
     width: int | None = None
@@ -89,6 +97,7 @@ class Events:
     def started(self, path: Path, width: int, height: int, tiles: int) -> None: ...
     def tiles(self, count: int, pixels: int) -> None: ...
     def finished(self, result: FileResult) -> None: ...
+    def waiting(self, count: int) -> None: ...
 
 
 @dataclass
@@ -116,7 +125,16 @@ class _Done:
     result: FileResult
 
 
+SOFTWARE = f"{UIR_SOFTWARE} {__version__} (DiffUIR)"  # the EXIF Software of every output: made_by_uir() knows it
 _END = object()
+_BUSY = object()  # another run holds the file's claim
+
+
+@dataclass
+class _Waiting:
+    """The reader waits for ``count`` files that other runs hold (passed to :meth:`Events.waiting`)."""
+
+    count: int
 
 
 class _PixelBudget:
@@ -151,16 +169,23 @@ def plan_outputs(items: list[InputItem], missing: list[Missing], opts: BatchOpti
     known = [FileResult(m.arg, None, "failed", m.reason) for m in missing]
     dests = {id(it): output_path(it, opts.out_dir, fmt=opts.fmt, suffix=opts.suffix) for it in items}
     # An input that is another input's output (a previous run's result in the same folder) is not an input.
-    outputs = {d.resolve(): it for it in items for d in [dests[id(it)]]}
+    outputs = {resolved(d): it for it in items for d in [dests[id(it)]]}
+    # So is a file in the output folder that an earlier run wrote with another --suffix or --format:
+    # its metadata says uir restored it (looked at only inside --out, where earlier outputs lie).
+    out_root = resolved(opts.out_dir)
     real = []
     for item in items:
-        source = outputs.get(item.path.resolve())
+        key = resolved(item.path)
+        source = outputs.get(key)
         if source is not None and source is not item:
             known.append(FileResult(str(item.path), None, "skipped", f"it is the output of {source.path}"))
+        elif key.is_relative_to(out_root) and made_by_uir(item.path):
+            known.append(FileResult(str(item.path), None, "skipped", "it is the output of an earlier uir run "
+                                    "(its metadata says so)"))
         else:
             real.append(item)
-    inputs = {it.path.resolve() for it in real}
-    every_input = {it.path.resolve() for it in items}  # including those taken for a previous run's outputs
+    inputs = {resolved(it.path) for it in real}
+    every_input = {resolved(it.path) for it in items}  # including those taken for a previous run's outputs
     taken: dict[Path, str] = {}
     todo = []
     index, count = opts.shard
@@ -168,18 +193,22 @@ def plan_outputs(items: list[InputItem], missing: list[Missing], opts: BatchOpti
         if not in_shard(item, index, count):
             continue
         dest = dests[id(item)]
-        resolved = dest.resolve()
+        key = resolved(dest)
         if not inside(dest, opts.out_dir):
             known.append(FileResult(str(item.path), str(dest), "failed", "its output would fall outside --out"))
-        elif resolved in inputs or (opts.overwrite and resolved in every_input):
+        elif key in inputs or (opts.overwrite and key in every_input):
             known.append(FileResult(str(item.path), str(dest), "failed", "its output would overwrite an input (use --suffix or another --out)"))
-        elif resolved in taken:
-            known.append(FileResult(str(item.path), str(dest), "failed", f"same output as {taken[resolved]} (use separate runs or --suffix)"))
+        elif len(os.fsencode(dest.name)) > NAME_MAX:
+            known.append(FileResult(str(item.path), str(dest), "failed",
+                                    f"its output's name would be {len(os.fsencode(dest.name))} bytes long, more than the "
+                                    f"{NAME_MAX} a file name can have (shorten the name or the --suffix)"))
+        elif key in taken:
+            known.append(FileResult(str(item.path), str(dest), "failed", f"same output as {taken[key]} (use separate runs or --suffix)"))
         elif dest.exists() and not opts.overwrite:
-            taken[resolved] = str(item.path)
+            taken[key] = str(item.path)
             known.append(FileResult(str(item.path), str(dest), "skipped", "output exists"))
         else:
-            taken[resolved] = str(item.path)
+            taken[key] = str(item.path)
             todo.append((item, dest))
     return todo, known
 
@@ -208,10 +237,30 @@ class _Reader(threading.Thread):
 
     def run(self) -> None:
         try:
+            waiting = []
             for item, dest in self.todo:
                 if self.stop.is_set():
                     break
-                self._put(self._one(item, dest))
+                got = self._one(item, dest)
+                if got is _BUSY:  # another run holds it: come back to it once the rest is done
+                    waiting.append((item, dest))
+                else:
+                    self._put(got)
+            if waiting and not self.stop.is_set():
+                self._put(_Waiting(len(waiting)))
+            # Wait for the files other runs hold: each ends done by them (its output exists), or
+            # released without an output (that run died or was stopped) and then done here.
+            while waiting and not self.stop.is_set():
+                still = []
+                for item, dest in waiting:
+                    got = self._one(item, dest)
+                    if got is _BUSY:
+                        still.append((item, dest))
+                    else:
+                        self._put(got)
+                waiting = still
+                if waiting:
+                    self.stop.wait(0.5)
         finally:
             self._put(_END)
 
@@ -222,17 +271,17 @@ class _Reader(threading.Thread):
             return _Done(FileResult(str(item.path), str(dest), "failed", f"unexpected error: {type(exc).__name__}: {exc}"))
 
     def _decode(self, item: InputItem, dest: Path):
-        claim = OutputClaim(dest)
+        claim = OutputClaim(dest, within=self.opts.out_dir)
         try:
             claimed = claim.acquire()
         except OSError as exc:
-            return _Done(FileResult(str(item.path), str(dest), "failed", f"cannot create the output folder: {exc.strerror or exc}"))
+            return _Done(FileResult(str(item.path), str(dest), "failed", f"cannot claim its output: {describe(exc)}"))
         if not claimed:
-            return _Done(FileResult(str(item.path), str(dest), "skipped", "another uir run is working on it"))
+            return _BUSY
         if dest.exists() and not self.opts.overwrite:  # finished by another run meanwhile
             claim.release()
-            return _Done(FileResult(str(item.path), str(dest), "skipped", "output exists"))
-        _remove_leftovers(dest)
+            return _Done(FileResult(str(item.path), str(dest), "skipped", "output exists (written by another uir run)"))
+        _remove_leftovers(claim, dest)
         try:
             w, h = probe_image(item.path)
         except UirError as exc:
@@ -265,12 +314,15 @@ class _Reader(threading.Thread):
         return _Decoded(item, dest, claim, image, x_in, width, height, task, plan, time.perf_counter() - t0)
 
 
-def _remove_leftovers(dest: Path) -> None:
-    """Delete partial files a killed run left for ``dest`` (we hold its claim: nobody writes it now)."""
-    own = re.compile(re.escape(f".{dest.name}.") + r"\d+\.part")  # .NAME.PID.part, not another output's
-    for part in dest.parent.glob(f".{glob_escape(dest.name)}.*.part"):
-        if own.fullmatch(part.name):
-            part.unlink(missing_ok=True)
+def _remove_leftovers(claim: OutputClaim, dest: Path) -> None:
+    """Delete temporary files a killed run left for ``dest`` (we hold its claim: nobody writes it now)."""
+    own = leftover_parts(dest)  # .uir-HASH.PID.RANDOM.part of this output's name, not another output's
+    try:
+        for name in claim.folder.names():
+            if own.fullmatch(name):
+                claim.folder.unlink(name)
+    except OSError:
+        pass  # a leftover is hidden and harmless; the write does not need it gone
 
 
 def run_batch(restorer, todo: list[tuple[InputItem, Path]], opts: BatchOptions, events: Events | None = None,
@@ -301,7 +353,7 @@ def run_batch(restorer, todo: list[tuple[InputItem, Path]], opts: BatchOptions, 
         t0 = time.perf_counter()
         try:
             rgb = restored.permute(1, 2, 0).numpy()
-            written = write_like(d.dest, rgb, d.image, quality=opts.quality)
+            written = write_like(d.dest, rgb, d.image, quality=opts.quality, within=opts.out_dir, software=SOFTWARE)
             base.status, base.warnings = "done", list(d.image.warnings) + list(written.warnings)
         except UirError as exc:
             base.status, base.reason = "failed", exc.message
@@ -324,6 +376,9 @@ def run_batch(restorer, todo: list[tuple[InputItem, Path]], opts: BatchOptions, 
             if isinstance(item, _Done):
                 finish(item.result)
                 continue
+            if isinstance(item, _Waiting):
+                events.waiting(item.count)
+                continue
             group = [item]
             limit = max(1, opts.batch_size or 1)
             while sum(g.plan.count for g in group) < limit:
@@ -336,6 +391,8 @@ def run_batch(restorer, todo: list[tuple[InputItem, Path]], opts: BatchOptions, 
                     break
                 if isinstance(nxt, _Done):
                     finish(nxt.result)
+                elif isinstance(nxt, _Waiting):
+                    events.waiting(nxt.count)
                 else:
                     group.append(nxt)
             try:

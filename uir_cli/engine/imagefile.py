@@ -87,8 +87,10 @@ _MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"II*\x00",
 
 def sniff(path: str | PathLike) -> str | None:
     """The format a file's first bytes announce ("PNG", "JPEG", "WEBP", "TIFF", "BMP"), or None."""
+    from ..regular import open_regular
+
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             head = f.read(12)
     except OSError:
         return None

@@ -4,7 +4,7 @@
 holds (8 or 16 bits; gray, palette, CMYK or RGB; with or without alpha), upright
 (EXIF orientation applied), with its alpha, ICC profile and EXIF kept aside to
 be written back.  ``write_image`` writes atomically: the encoded bytes go to a
-hidden ``.NAME.PID.part`` file in the target folder, then a rename, so a killed
+hidden temporary file in the target folder (:mod:`uir_cli.atomic`), then a rename, so a killed
 run never leaves a partial file where a finished one would be.
 
 Pillow decodes everything except 16-bit colour PNG and TIFF, which it would
@@ -27,13 +27,17 @@ import numpy as np
 from PIL import Image as _pil
 from PIL import UnidentifiedImageError
 
-from ..atomic import write_atomic
+from ..atomic import describe, write_atomic
 from ..errors import ImageError, UsageError
+from ..regular import NotRegular, open_regular
 from . import imagefile
 
 # Our ``max_pixels`` (the user's ``--max-pixels``) is the only size limit, checked
 # from the header before decoding; Pillow's own decompression-bomb check is off.
 _pil.MAX_IMAGE_PIXELS = None
+
+SOFTWARE_TAG = 0x0131  # EXIF Software
+UIR_SOFTWARE = "uir restore"  # how uir marks what it restored: "uir restore VERSION (DiffUIR)"
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"})
 
@@ -150,6 +154,19 @@ def probe_image(path: str | os.PathLike) -> tuple[int, int]:
     return _upright_size(head)
 
 
+def made_by_uir(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an output of ``uir restore``: its EXIF Software tag says so (read from the
+    header; False for a file that cannot be read, and for BMP, which holds no EXIF)."""
+    path = Path(path)
+    try:
+        with _recorded_warnings([]), _read_errors(path), _open(path) as f, _pil.open(f, formats=_READ_FORMATS) as im:
+            exif = _source_exif(im, f, "JPEG" if im.format == "MPO" else str(im.format))
+    except ImageError:
+        return False
+    value = exif.get(SOFTWARE_TAG) if exif is not None else None
+    return isinstance(value, str) and value.startswith(UIR_SOFTWARE)
+
+
 def read_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> Image:
     """Decode ``path`` (PNG, JPEG, WebP, TIFF, BMP) into an upright :class:`Image`.
 
@@ -192,7 +209,8 @@ def to_uint(rgb: np.ndarray, bit_depth: int) -> np.ndarray:
 
 def write_image(path: str | os.PathLike, rgb: np.ndarray, *, alpha: np.ndarray | None = None, bit_depth: int = 8,
                 quality: int | None = None, icc_profile: bytes | None = None, exif: bytes | None = None,
-                format: str | None = None) -> WriteResult:
+                format: str | None = None, within: str | os.PathLike | None = None,
+                software: str | None = None) -> WriteResult:
     """Write ``rgb`` to ``path`` atomically; the format follows the extension unless ``format`` is given.
 
     - ``rgb``: (H, W, 3) float in [0, 1] (clipped); rounded as floor(v * max + 0.5).
@@ -202,6 +220,10 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray, *, alpha: np.ndarray |
     - ``quality``: 1-100 for JPEG (default 95) and WebP (default 90).
     - ``icc_profile``, ``exif``: carried where the format can hold them (not BMP); the EXIF
       orientation is set to 1, since the pixels are upright.
+    - ``within``: a folder the file must stay in; no link inside it is followed
+      (:func:`uir_cli.atomic.write_atomic`).
+    - ``software``: written as the EXIF Software tag (not in BMP, which holds no EXIF);
+      ``uir restore`` marks its outputs so (:func:`made_by_uir`).
     Raises :class:`ImageError` with one line naming the file when it cannot be encoded or written;
     the destination is then untouched and no temporary file is left.
     """
@@ -219,7 +241,11 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray, *, alpha: np.ndarray |
     elif alpha is not None and alpha.dtype == np.uint16 and depth == 8:
         notes.append("16-bit alpha written with 8 bits")
     icc = _rgb_icc(icc_profile, notes)
-    exif_bytes = _carry_exif(_parse_exif(exif, notes), notes) if exif else None
+    exif_in = _parse_exif(exif, notes) if exif else None
+    if software and fmt != "BMP":
+        exif_in = exif_in if exif_in is not None else _pil.Exif()
+        exif_in[SOFTWARE_TAG] = software
+    exif_bytes = _carry_exif(exif_in, notes)
     if fmt == "BMP" and (icc or exif_bytes):
         notes.append("BMP holds no ICC profile or EXIF: dropped")
         icc = exif_bytes = None
@@ -229,18 +255,20 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray, *, alpha: np.ndarray |
         data = _encode(fmt, color, alpha_out, quality, icc, exif_bytes)
     except (OSError, ValueError, TypeError, imagefile.Error) as exc:
         raise ImageError(f"cannot encode as {fmt}: {_one_line(exc)}", path=path) from None
-    _write_atomic(path, data)
+    _write_atomic(path, data, within)
     return WriteResult(path=path, format=fmt, bit_depth=depth, warnings=tuple(notes))
 
 
 def write_like(path: str | os.PathLike, rgb: np.ndarray, source: Image, *, quality: int | None = None,
-               format: str | None = None) -> WriteResult:
+               format: str | None = None, within: str | os.PathLike | None = None,
+               software: str | None = None) -> WriteResult:
     """:func:`write_image` with ``source``'s alpha, bit depth, ICC profile and EXIF.
 
     ``rgb``: (H, W, 3) float in [0, 1], the same H and W as ``source``.
     """
     return write_image(path, rgb, alpha=source.alpha, bit_depth=source.bit_depth, quality=quality,
-                       icc_profile=source.icc_profile, exif=source.exif, format=format)
+                       icc_profile=source.icc_profile, exif=source.exif, format=format, within=within,
+                       software=software)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -265,6 +293,8 @@ def _read_errors(path: Path) -> Iterator[None]:
         yield
     except ImageError:
         raise
+    except NotRegular as exc:
+        raise ImageError(exc.strerror, path=path) from None
     except FileNotFoundError:
         raise ImageError("no such file", path=path) from None
     except IsADirectoryError:
@@ -288,7 +318,7 @@ def _read_errors(path: Path) -> Iterator[None]:
 
 @contextmanager
 def _open(path: Path) -> Iterator[IO[bytes]]:
-    with open(path, "rb") as f:
+    with open_regular(path) as f:  # a FIFO or device is refused, never waited on
         if os.fstat(f.fileno()).st_size == 0:
             raise ImageError("empty file (0 bytes)", path=path)
         yield f
@@ -501,12 +531,12 @@ def _encode(fmt: str, color: np.ndarray, alpha: np.ndarray | None, quality: int 
     return buf.getvalue()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a hidden ``.NAME.PID.part`` beside ``path``, then rename it over ``path``."""
+def _write_atomic(path: Path, data: bytes, within: str | os.PathLike | None) -> None:
+    """Write ``data`` to a hidden temporary file beside ``path``, then rename it over ``path``."""
     try:
-        write_atomic(path, data)
+        write_atomic(path, data, within=within)
     except OSError as exc:
-        raise ImageError(f"cannot write: {exc.strerror or _one_line(exc)}", path=path) from None
+        raise ImageError(f"cannot write: {describe(exc)}", path=path) from None
 
 
 def _one_line(exc: BaseException) -> str:

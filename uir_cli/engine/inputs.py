@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..regular import check_regular
 from .imageio import is_image_path
 
 FORMATS = {"png": ".png", "jpg": ".jpg", "webp": ".webp", "tiff": ".tiff"}
@@ -47,7 +48,26 @@ def _hidden(rel: Path) -> bool:
     return any(part.startswith(".") for part in rel.parts)
 
 
-def _walk_folder(folder: Path, exclude: list[Path]) -> list[InputItem]:
+def not_regular(path: Path) -> str | None:
+    """Why ``path`` cannot be read as an input (a FIFO, a device, a link loop, gone...), or None."""
+    try:
+        check_regular(path)
+    except FileNotFoundError:
+        return "no such file (a dangling symbolic link?)" if os.path.islink(path) else "no such file"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def resolved(path: Path) -> Path:
+    """``path`` with links resolved as far as they go; the absolute path where they cannot (a loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python < 3.13)
+        return Path(os.path.abspath(path))
+
+
+def _walk_folder(folder: Path, exclude: list[Path], missing: list[Missing]) -> list[InputItem]:
     items = []
     for root, dirs, files in os.walk(folder, followlinks=False):
         root_path = Path(root)
@@ -56,16 +76,16 @@ def _walk_folder(folder: Path, exclude: list[Path]) -> list[InputItem]:
             p = root_path / name
             if name.startswith(".") or not is_image_path(p):
                 continue
+            why = not_regular(p)
+            if why:  # read only regular files: a FIFO would hang the run, a loop cannot be opened
+                missing.append(Missing(str(p), why))
+                continue
             items.append(InputItem(p, p.relative_to(folder)))
     return items
 
 
 def _is_excluded(path: Path, exclude: list[Path]) -> bool:
-    try:
-        resolved = path.resolve()
-    except OSError:
-        return False
-    return any(resolved == e for e in exclude)
+    return any(resolved(path) == e for e in exclude)
 
 
 def _glob_base(pattern: str) -> Path:
@@ -84,14 +104,14 @@ def discover(args: list[str | os.PathLike], *, exclude: list[Path] = ()) -> tupl
     ``exclude``: folders never to descend into (the output folder, when it lies
     inside an input folder).
     """
-    exclude = [Path(e).resolve() for e in exclude]
+    exclude = [resolved(Path(e)) for e in exclude]
     items: list[InputItem] = []
     missing: list[Missing] = []
     seen: set[Path] = set()
 
     def add(found: list[InputItem]) -> None:
         for it in sorted(found, key=lambda i: natural_key(i.rel.as_posix())):
-            key = it.path.resolve()
+            key = resolved(it.path)
             if key not in seen:
                 seen.add(key)
                 items.append(it)
@@ -100,24 +120,31 @@ def discover(args: list[str | os.PathLike], *, exclude: list[Path] = ()) -> tupl
         text = os.fspath(arg)
         p = Path(text).expanduser()
         if p.is_dir():
-            found = _walk_folder(p, exclude)
-            if not found:
+            before = len(missing)
+            found = _walk_folder(p, exclude, missing)
+            if not found and len(missing) == before:
                 missing.append(Missing(text, "no images in this folder"))
             add(found)
         elif p.is_file():
             add([InputItem(p, Path(p.name))])
         elif _MAGIC.search(text):
             base = _glob_base(os.path.expanduser(text))
-            matches = [Path(m) for m in glob.glob(os.path.expanduser(text), recursive=True)]
-            found = [InputItem(m, m.relative_to(base) if m.is_relative_to(base) else Path(m.name))
-                     for m in matches if m.is_file() and is_image_path(m) and not _hidden(m.relative_to(base) if m.is_relative_to(base) else Path(m.name))]
-            if not found:
+            before = len(missing)
+            found = []
+            for m in map(Path, glob.glob(os.path.expanduser(text), recursive=True)):
+                rel = m.relative_to(base) if m.is_relative_to(base) else Path(m.name)
+                if not is_image_path(m) or _hidden(rel) or m.is_dir():
+                    continue
+                why = not_regular(m)
+                if why:
+                    missing.append(Missing(str(m), why))
+                else:
+                    found.append(InputItem(m, rel))
+            if not found and len(missing) == before:
                 missing.append(Missing(text, "no images match this pattern"))
             add(found)
-        elif p.exists():
-            missing.append(Missing(text, "not a regular file or folder"))
         else:
-            missing.append(Missing(text, "no such file or folder"))
+            missing.append(Missing(text, not_regular(p) or "not a regular file or folder"))
     return items, missing
 
 
@@ -132,7 +159,7 @@ def inside(path: Path, folder: Path) -> bool:
     """True when ``path`` (after resolving links of its existing parents) lies within ``folder``."""
     try:
         return path.resolve().is_relative_to(folder.resolve())
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python < 3.13)
         return False
 
 
@@ -144,5 +171,6 @@ def in_shard(item: InputItem, index: int, count: int) -> bool:
     """
     if count <= 1:
         return True
-    digest = hashlib.blake2b(item.rel.as_posix().encode("utf-8"), digest_size=8).digest()
+    # The name's bytes as the system has them (a name need not be UTF-8): fsencode, not encode.
+    digest = hashlib.blake2b(os.fsencode(item.rel.as_posix()), digest_size=8).digest()
     return int.from_bytes(digest, "little") % count == index
