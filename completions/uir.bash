@@ -12,10 +12,10 @@ _uir() {
     local opts="" cmds=""
     case "$path" in
         "") opts="--version --help -h"; cmds="benchmark completion degrade restore train weights" ;;
-        "benchmark") opts="--dataset -d --data-root --input -i --target -t --task --predictions --limit --protocol --crop-border --report-dir -o --save-images --html --model -m --weights -w --which --steps --seed --tile --tile-overlap --batch-size --device --precision --help -h"; cmds="compare" ;;
+        "benchmark") opts="--dataset -d --data-root --input -i --target -t --task --predictions --limit --protocol --crop-border --report-dir -o --save-images --html --model -m --weights -w --which --steps --seed --tile --tile-overlap --batch-size --device --precision --max-pixels --help -h"; cmds="compare" ;;
         "benchmark compare") opts="--help -h"; cmds="" ;;
         "completion") opts="--help -h"; cmds="" ;;
-        "degrade") opts="--out -o --kind -k --per-image -n --seed --help -h"; cmds="" ;;
+        "degrade") opts="--out -o --kind -k --per-image -n --seed --max-pixels --help -h"; cmds="" ;;
         "restore") opts="--out -o --model -m --weights -w --which --task --steps --seed --tile --tile-overlap --batch-size --device --precision --format --quality --suffix --overwrite --skip-existing --report --quiet -q --verbose -v --shard --max-pixels --help -h"; cmds="" ;;
         "train") opts="--out -o --data --synthetic --tasks --mix --val --val-synthetic --variant --dim --dim-mults --init --steps --batch-size --crop --lr --accumulate --ema-decay --ema-every --ema-after --t-sampling --objective --precision --seed --val-every --val-count --val-size --save-every --log-every --resume --device --workers --config --help -h"; cmds="" ;;
         "weights") opts="--help -h"; cmds="import info list verify" ;;
@@ -45,10 +45,12 @@ _uir() {
         "benchmark:--batch-size") COMPREPLY=($(compgen -W "auto 1 2 4 8" -- "$cur")); return ;;
         "benchmark:--device") COMPREPLY=($(compgen -W "auto cpu cuda cuda:0 cuda:1 mps" -- "$cur")); return ;;
         "benchmark:--precision") COMPREPLY=($(compgen -W "auto fp32 fp16 bf16" -- "$cur")); return ;;
+        "benchmark:--max-pixels") COMPREPLY=(); return ;;
         "degrade:--out"|"degrade:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "degrade:--kind"|"degrade:-k") COMPREPLY=($(compgen -W "rain haze snow blur low-light all" -- "$cur")); return ;;
         "degrade:--per-image"|"degrade:-n") COMPREPLY=(); return ;;
         "degrade:--seed") COMPREPLY=(); return ;;
+        "degrade:--max-pixels") COMPREPLY=(); return ;;
         "restore:--out"|"restore:-o") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "restore:--model"|"restore:-m") COMPREPLY=($(compgen -W "$(uir weights list --names 2>/dev/null)" -- "$cur")); return ;;
         "restore:--weights"|"restore:-w") COMPREPLY=($(compgen -f -- "$cur")); return ;;

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from . import signals
 
-import typer
+_before_import = signals.startup_guard()  # Ctrl-C or kill while the modules load: one line, exit 130
 
-from .. import __version__
-from . import benchmark, degrade, restore, train, weights
+import sys  # noqa: E402
+from enum import Enum  # noqa: E402
+
+import typer  # noqa: E402
+
+from .. import __version__  # noqa: E402
+from . import benchmark, degrade, restore, train, weights  # noqa: E402
 
 
 class Shell(str, Enum):
@@ -56,4 +61,12 @@ def completion(shell: Shell = typer.Argument(..., help="bash, zsh or fish.")) ->
 
 
 def main() -> None:
-    app(prog_name="uir")
+    signals.install()  # before anything runs: SIGTERM ends a command as Ctrl-C does
+    try:
+        app(prog_name="uir")
+    except KeyboardInterrupt:  # outside a command's own handling (while parsing, say)
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+
+
+signals.restore(_before_import)  # modules loaded: main() (or a test's runner) takes over

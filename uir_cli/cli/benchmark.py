@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError
+from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError, shown
 from .console import err, handle_errors, is_interactive, out
 from .restore import Precision, Task, Which, complete_devices
 from .weights import complete_weight_names
@@ -63,27 +63,37 @@ def benchmark(
     save_images: Annotated[bool, typer.Option("--save-images", help="Keep the outputs: REPORT_DIR/images/DATASET/NAME.png.", rich_help_panel=_OUT)] = False,
     html: Annotated[bool, typer.Option("--html", help="Also write REPORT_DIR/report.html: one self-contained page with every input, output and target.", rich_help_panel=_OUT)] = False,
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="Registered weights (see `uir weights list`); default: weights.toml's default.", autocompletion=complete_weight_names, rich_help_panel=_MODEL, show_default=False)] = None,
-    weights: Annotated[Optional[Path], typer.Option("--weights", "-w", help="A weights file: the authors' checkpoint, a state dict or safetensors.", dir_okay=False, rich_help_panel=_MODEL, show_default=False)] = None,
+    weights: Annotated[Optional[Path], typer.Option("--weights", "-w", help="A weights file: the authors' checkpoint, a state dict or safetensors.", rich_help_panel=_MODEL, show_default=False)] = None,
     which: Annotated[Which, typer.Option(help="Which weights of a training checkpoint: auto (EMA if present), ema or online.", rich_help_panel=_MODEL)] = Which.auto,
     steps: Annotated[Optional[int], typer.Option(help="Sampling steps (default: the weights' own, usually 3).", min=1, max=1000, rich_help_panel=_MODEL, show_default=False)] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the starting noise (drawn per image, whole).", rich_help_panel=_MODEL)] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the starting noise (drawn per image, whole).", min=0, max=2**64 - 1, rich_help_panel=_MODEL)] = 0,
     tile: Annotated[str, typer.Option(help="0: whole images (the published protocol); auto: whole when they fit in memory; N: tiles of at most N x N.", autocompletion=lambda incomplete: ["0", "auto", "256", "512", "1024"], rich_help_panel=_MODEL)] = "0",
     tile_overlap: Annotated[int, typer.Option(help="Overlap of neighbouring tiles, blended smoothly.", min=0, max=512, rich_help_panel=_MODEL)] = 32,
     batch_size: Annotated[str, typer.Option(help="Tiles per network call: auto (1 on the CPU, as many as fit on a GPU) or N.", autocompletion=lambda incomplete: ["auto", "1", "2", "4", "8"], rich_help_panel=_MODEL)] = "auto",
     device: Annotated[str, typer.Option(help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.", autocompletion=complete_devices, rich_help_panel=_MODEL)] = "auto",
     precision: Annotated[Precision, typer.Option(help="auto: bf16 (or fp16) on CUDA, fp32 elsewhere.", rich_help_panel=_MODEL)] = Precision.auto,
+    max_pixels: Annotated[int, typer.Option(help="Refuse inputs, targets and predictions with more pixels, from their header (0: no limit).", min=0, rich_help_panel=_DATA)] = 200_000_000,
 ) -> None:
     """Measure PSNR/SSIM of restored outputs against clean targets (the help text is the app's)."""
     if ctx.invoked_subcommand is not None:
         if dataset or input or target or predictions:
             raise UsageError(f"options of `uir benchmark` do not go with `{ctx.invoked_subcommand}`")
         return
+    from .restore import _sigterm_as_interrupt, parse_batch, parse_tile, weights_spec
+
+    _sigterm_as_interrupt()
     _check_options(dataset, input, target, task, predictions, report_dir, save_images, html, model, weights)
-    from .restore import _default_model, _sigterm_as_interrupt, parse_batch, parse_tile
 
     tile_px, batch = parse_tile(tile), parse_batch(batch_size)
     input, target, predictions, data_root, report_dir = (
         p.expanduser().resolve() if p is not None else None for p in (input, target, predictions, data_root, report_dir))
+    if report_dir is not None:  # now, not after the run
+        from ..atomic import check_writable, describe
+
+        try:
+            check_writable(report_dir / "report.json")
+        except OSError as exc:
+            raise UsageError(f"cannot write the reports here: {describe(exc)}", path=report_dir) from None
     from ..engine import benchsets
     from ..engine import evaluate as ev
 
@@ -98,7 +108,7 @@ def benchmark(
     if predictions is None:
         from ..engine.restorer import load_restorer
 
-        restorer = load_restorer(weights or model or _default_model(), device=device, precision=precision.value,
+        restorer = load_restorer(weights_spec(model, weights), device=device, precision=precision.value,
                                  which=which.value, steps=steps)
         if batch is None:
             from ..engine.memory import auto_batch
@@ -107,7 +117,7 @@ def benchmark(
             batch = auto_batch(side * side, restorer.net.config, restorer.place.precision, restorer.device)
     options = ev.EvalOptions(
         protocol=protocol.value, crop_border=crop_border, limit=limit, seed=seed, tile=tile_px,
-        tile_overlap=tile_overlap, batch_size=batch or 1, predictions=predictions,
+        tile_overlap=tile_overlap, batch_size=batch or 1, predictions=predictions, max_pixels=max_pixels or None,
         save_dir=report_dir / "images" if save_images and report_dir else None)
     for line in selection.notes:
         err.print(line, markup=False)
@@ -115,23 +125,29 @@ def benchmark(
         err.print(f"absent: {name} ({why})", markup=False)
 
     events = _events(sum(len(w.pairs) for w in work), html, restorer.steps if restorer else 1)
-    _sigterm_as_interrupt()
     try:
         run = ev.evaluate(work, restorer=restorer, options=options, events=events, selection=selection,
                           command_line=_command_line(ctx))
     finally:
         events.close()
+    report_failed = False
     if report_dir is not None:
+        from ..atomic import describe
         from ..engine.benchreport import write_reports
 
-        files = write_reports(run, report_dir, thumbnails=events.thumbs if html else None)
-        err.print(f"report: {files.json}, {files.csv.name}, {files.md.name}"
-                  + (f", {files.html.name}" if files.html else ""), markup=False)
+        try:
+            files = write_reports(run, report_dir, thumbnails=events.thumbs if html else None)
+        except OSError as exc:
+            report_failed = True
+            err.print(f"error: {shown(report_dir)}: cannot write the reports: {describe(exc)}", markup=False)
+        else:
+            err.print(f"report: {shown(files.json)}, {shown(files.csv.name)}, {shown(files.md.name)}"
+                      + (f", {files.html.name}" if files.html else ""), markup=False)
     _print_summary(run)
     if run.interrupted:
         err.print("interrupted: the report covers the images done so far", style="yellow")
         raise typer.Exit(EXIT_INTERRUPTED)
-    raise typer.Exit(EXIT_SOME_FAILED if run.failed else EXIT_OK)
+    raise typer.Exit(EXIT_SOME_FAILED if run.failed or report_failed else EXIT_OK)
 
 
 def _check_options(dataset, input, target, task, predictions, report_dir, save_images, html, model, weights) -> None:
@@ -203,7 +219,7 @@ class _PlainEvents:
         """The line of one finished image."""
         from ..engine.benchreport import fmt_psnr, fmt_ssim
 
-        where = f"[{result.dataset} {self.count}/{self.total_in_set}] {result.name}"
+        where = f"[{result.dataset} {self.count}/{self.total_in_set}] {shown(result.name)}"
         if result.status != "done":
             self._say(f"{where}: failed: {result.reason}", style="red")
             return

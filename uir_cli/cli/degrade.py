@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import os
 from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
@@ -13,9 +14,9 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from ..atomic import write_atomic
+from ..atomic import describe, write_atomic
 from ..degrade import KINDS
-from ..errors import EXIT_SOME_FAILED, ImageError, UsageError
+from ..errors import EXIT_SOME_FAILED, ImageError, UsageError, shown
 from .console import err, handle_errors, is_interactive
 
 # The --kind choices: the five degradations and "all".
@@ -29,41 +30,80 @@ def degrade(
     kind: Annotated[Kind, typer.Option("--kind", "-k", help="The degradation, or all five.", show_default=False)],
     per_image: Annotated[int, typer.Option("--per-image", "-n", min=1, help="Degraded variants per clean image (named NAME_k).")] = 1,
     seed: Annotated[int, typer.Option(min=0, help="Seed; each output's own comes from it, the kind, the file's name and k.")] = 0,
+    max_pixels: Annotated[int, typer.Option(help="Refuse clean images with more pixels, from their header (0: no limit).", min=0)] = 200_000_000,
 ) -> None:
-    """Write synthetic degraded/clean pairs from clean photos, with a manifest of the parameters used."""
+    """Write synthetic degraded/clean pairs from clean photos, with a manifest of the parameters used.
+
+    Exit codes: 0 every pair written; 1 some images failed (one line each: unreadable, not a
+    regular file, too large, a write that failed), the others were written; 2 usage error; 130
+    interrupted.
+    """
     from ..degrade import degrade_with_params
     from ..degrade.pairs import Manifest, PairRecord, collect_sources, plan
     from ..engine.imageio import is_image_path, read_image, write_image
+    from ..engine.inputs import not_regular
 
     kinds = list(KINDS) if kind.value == "all" else [kind.value]
-    sources = collect_sources(clean, is_image_path)
+    refused: dict[str, tuple[Path, str]] = {}  # read only regular files: a FIFO would hang, a loop cannot open
+
+    def regular_image(path: Path) -> bool:
+        if not is_image_path(path):
+            return False
+        why = not_regular(path)
+        if why:
+            refused.setdefault(os.path.abspath(path), (path, why))
+        return not why
+
+    given = []
+    for path in clean:
+        why = None if path.is_dir() or not os.path.lexists(path) else not_regular(path)  # missing: a usage error
+        if why:
+            refused.setdefault(os.path.abspath(path), (path, why))
+        else:
+            given.append(path)
+    sources = collect_sources(given, regular_image)
+    for path, why in refused.values():
+        err.print(Text.assemble(("error: ", "bold red"), f"{shown(path)}: {why}"))
     if not sources:
+        if refused:
+            raise typer.Exit(EXIT_SOME_FAILED)
         raise UsageError("no images found", path=clean[0] if len(clean) == 1 else None)
     manifests = {k: Manifest(k, seed, per_image) for k in kinds}
-    failed = written = 0
+    failed, written = len(refused), 0
+
+    def failure(exc: BaseException) -> str:
+        if isinstance(exc, ImageError):
+            return exc.message
+        if isinstance(exc, MemoryError):
+            return "not enough memory for this image (see --max-pixels)"
+        return f"unexpected error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+
     try:
         with _progress(len(sources)) as done:
             for source, jobs in itertools.groupby(plan(sources, kinds, per_image), key=lambda job: job.source):
                 jobs = list(jobs)
                 try:
-                    rgb = read_image(source.path).rgb
-                except ImageError as error:  # unreadable: every kind of this photo fails
+                    rgb = read_image(source.path, max_pixels=max_pixels or None).rgb
+                except Exception as error:  # noqa: BLE001 - unreadable: every kind of this photo fails, not the run
                     failed += 1
-                    err.print(Text.assemble(("error: ", "bold red"), error.one_line()))
+                    reason = failure(error)
+                    err.print(Text.assemble(("error: ", "bold red"), f"{shown(source.path)}: {reason}"))
                     for kind in dict.fromkeys(job.kind for job in jobs):
-                        manifests[kind].failed.append((source, error.message))
+                        manifests[kind].failed.append((source, reason))
                     done(source.path)
                     continue
                 ok = True
                 for job in jobs:  # a failed write fails that pair only
                     try:
                         result = degrade_with_params(rgb, job.kind, job.rng(seed))
-                        write_image(out / job.kind / "input" / job.name, result.lq)
-                        write_image(out / job.kind / "target" / job.name, rgb)
-                    except ImageError as error:
+                        write_image(out / job.kind / "input" / job.name, result.lq, within=out)
+                        write_image(out / job.kind / "target" / job.name, rgb, within=out)
+                    except Exception as error:  # noqa: BLE001 - this pair fails, the others go on
                         ok = False
-                        err.print(Text.assemble(("error: ", "bold red"), error.one_line()))
-                        manifests[job.kind].failed.append((source, error.message))
+                        reason = failure(error)
+                        where = f"{shown(source.path)} ({job.kind})"
+                        err.print(Text.assemble(("error: ", "bold red"), f"{where}: {reason}"))
+                        manifests[job.kind].failed.append((source, reason))
                         continue
                     manifests[job.kind].pairs.append(PairRecord(job, result.params))
                     written += 1
@@ -72,8 +112,8 @@ def degrade(
     finally:
         for manifest in manifests.values():
             if manifest.pairs or manifest.failed:
-                _write_json(out / manifest.kind / "manifest.json", manifest.to_json())
-    err.print(Text(f"{written} pair(s) in {out}" + (f", {failed} image(s) failed" if failed else "")))
+                _write_json(out / manifest.kind / "manifest.json", manifest.to_json(), out)
+    err.print(Text(f"{written} pair(s) in {shown(out)}" + (f", {failed} image(s) failed" if failed else "")))
     if failed:
         raise typer.Exit(EXIT_SOME_FAILED)
 
@@ -82,7 +122,7 @@ def degrade(
 def _progress(total: int) -> Iterator[Callable[[Path], None]]:
     """Yield a callback to call after each clean file: a bar on a terminal, else one line per file."""
     if not is_interactive():
-        yield lambda path: err.print(Text(f"{path}"))
+        yield lambda path: err.print(Text(shown(path)))
         return
     from rich.progress import Progress
 
@@ -91,9 +131,9 @@ def _progress(total: int) -> Iterator[Callable[[Path], None]]:
         yield lambda path: bar.advance(task)
 
 
-def _write_json(path: Path, data: dict) -> None:
+def _write_json(path: Path, data: dict, within: Path) -> None:
     """Write ``data`` as JSON to ``path`` atomically (a temporary file, then a rename)."""
     try:
-        write_atomic(path, json.dumps(data, indent=2) + "\n")
+        write_atomic(path, json.dumps(data, indent=2) + "\n", within=within)
     except OSError as exc:
-        raise ImageError(f"cannot write: {exc.strerror or exc}", path=path) from None
+        raise ImageError(f"cannot write: {describe(exc)}", path=path) from None

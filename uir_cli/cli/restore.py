@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import time
 from enum import Enum
 from pathlib import Path
@@ -11,7 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError
+from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError, WeightsError, shown
+from . import signals
 from .console import err, handle_errors, is_interactive
 from .weights import complete_weight_names
 
@@ -82,22 +82,101 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return (k - 1, n)
 
 
+SEED_MAX = 2**64 - 1  # torch's generators take seeds from 0 to 2**64 - 1
+
+
+def parse_suffix(text: str) -> str:
+    """The --suffix, refused when it would make a path rather than a name ('/x', '_a/../b')."""
+    bad = [c for c in ("/", "\\", "\0", os.sep, os.altsep) if c and c in text]
+    if bad:
+        raise UsageError(f"--suffix {shown(text)}: a suffix is added to a file name and may not hold "
+                         f"{shown(bad[0])!s}", hint="e.g. --suffix _restored")
+    return text
+
+
 def distributed_share() -> tuple[int, int, int]:
-    """(rank, world size, local rank) under torchrun; (0, 1, 0) otherwise."""
-    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
-    rank = int(os.environ.get("RANK", "0") or 0)
-    local = int(os.environ.get("LOCAL_RANK", str(rank)) or 0)
+    """(rank, world size, local rank) under torchrun; (0, 1, 0) otherwise.
+
+    Values that torchrun would never set (not a number, RANK outside 0..WORLD_SIZE-1) are a
+    usage error, not a silent run of nothing.
+    """
+    def number(name: str, default: int) -> int:
+        text = os.environ.get(name, "").strip()
+        if not text:
+            return default
+        try:
+            return int(text)
+        except ValueError:
+            raise UsageError(f"{name}={shown(text)} is not a whole number", hint="torchrun sets it; unset it to run alone") from None
+
+    world = number("WORLD_SIZE", 1)
+    rank = number("RANK", 0)
+    local = number("LOCAL_RANK", rank)
+    if world < 1:
+        raise UsageError(f"WORLD_SIZE={world}: must be 1 or more")
+    if not 0 <= rank < world:
+        raise UsageError(f"RANK={rank} is not between 0 and WORLD_SIZE - 1 ({world - 1})", hint="torchrun sets both")
+    if local < 0:
+        raise UsageError(f"LOCAL_RANK={local}: must be 0 or more")
     return rank, world, local
 
 
 def _sigterm_as_interrupt() -> None:
     """Let `kill` (cron's timeout, a scheduler) end a run as cleanly as Ctrl-C."""
-    def handler(signum, frame):
-        raise KeyboardInterrupt
+    signals.install()
+
+
+def weights_spec(model: str | None, weights: Path | None) -> str:
+    """What to load: --weights is always a file (never looked up as a name), else --model or the default."""
+    if model and weights:
+        raise UsageError("give --model or --weights, not both")
+    if weights is not None:
+        path = weights.expanduser()
+        if not os.path.lexists(path):
+            raise WeightsError("no such file", path=weights)
+        text = str(path)
+        return text if os.sep in text else os.path.join(os.curdir, text)  # a path, never taken for a name
+    return model or _default_model()
+
+
+def check_report(report: Path) -> None:
+    """At start: refuse a --report that exists and is not a uir report (exit 2), or that cannot be written."""
+    from ..atomic import check_writable, describe
+
+    if report.is_dir():
+        raise UsageError("--report names a folder; give a file name", path=report)
+    if os.path.lexists(report) and not _is_restore_report(report):
+        raise UsageError("--report names a file that exists and is not a uir restore report; it is not overwritten",
+                         hint="give a new name, or delete the file", path=report)
     try:
-        signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (tests)
-        pass
+        check_writable(report)
+    except OSError as exc:
+        raise UsageError(f"cannot write the report here: {describe(exc)}", path=report) from None
+
+
+def _is_restore_report(path: Path) -> bool:
+    import json
+
+    from ..regular import open_regular
+
+    try:
+        with open_regular(path) as f:
+            data = json.loads(f.read(256 * 1024 * 1024))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("command") == "restore" and isinstance(data.get("files"), list)
+
+
+def check_report_against(report: Path, items, todo, known) -> None:
+    """Refuse a --report that is one of the run's inputs or outputs (exit 2)."""
+    from ..engine.inputs import resolved
+
+    key = resolved(report)
+    if any(resolved(it.path) == key for it in items):
+        raise UsageError("--report is one of the inputs; it would be overwritten with JSON", path=report)
+    outputs = [dest for _, dest in todo] + [Path(r.output) for r in known if r.output]
+    if any(resolved(Path(d)) == key for d in outputs):
+        raise UsageError("--report is one of this run's outputs; give another name", path=report)
 
 
 @handle_errors
@@ -105,11 +184,11 @@ def restore(
     inputs: Annotated[list[str], typer.Argument(help="Image files, folders (recursed) or glob patterns.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; the input tree is mirrored inside it.", file_okay=False)],
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="Registered weights (see `uir weights list`); default: weights.toml's default.", autocompletion=complete_weight_names, rich_help_panel="Model")] = None,
-    weights: Annotated[Optional[Path], typer.Option("--weights", "-w", help="A weights file: the authors' checkpoint, a state dict or safetensors.", dir_okay=False, rich_help_panel="Model")] = None,
+    weights: Annotated[Optional[Path], typer.Option("--weights", "-w", help="A weights file: the authors' checkpoint, a state dict or safetensors.", rich_help_panel="Model")] = None,
     which: Annotated[Which, typer.Option(help="Which weights of a training checkpoint: auto (EMA if present), ema or online.", rich_help_panel="Model")] = Which.auto,
     task: Annotated[Task, typer.Option(help="Degradation. low-light equalises the histogram first; auto does so for dark images (mean luma < 0.2) and nothing otherwise.", rich_help_panel="Sampling")] = Task.auto,
     steps: Annotated[Optional[int], typer.Option(help="Sampling steps (default: the weights' own, usually 3).", min=1, max=1000, rich_help_panel="Sampling")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the starting noise (drawn per image, whole).", rich_help_panel="Sampling")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the starting noise (drawn per image, whole).", min=0, max=SEED_MAX, rich_help_panel="Sampling")] = 0,
     tile: Annotated[str, typer.Option(help="auto: whole images when they fit in memory, else the largest tiles that do; 0: always whole; N: tiles of at most N x N.", autocompletion=lambda incomplete: ["auto", "0", "256", "512", "1024"], rich_help_panel="Tiling and device")] = "auto",
     tile_overlap: Annotated[int, typer.Option(help="Overlap of neighbouring tiles, blended smoothly.", min=0, max=512, rich_help_panel="Tiling and device")] = 32,
     batch_size: Annotated[str, typer.Option(help="Tiles per network call: auto (1 on the CPU, as many as fit on a GPU) or N.", autocompletion=lambda incomplete: ["auto", "1", "2", "4", "8", "16"], rich_help_panel="Tiling and device")] = "auto",
@@ -130,17 +209,24 @@ def restore(
     Exit codes: 0 every input done or skipped; 1 some inputs failed (the others
     were done); 2 usage error; 3 could not start (weights, device).
     """
+    _sigterm_as_interrupt()
     if model and weights:
         raise UsageError("give --model or --weights, not both")
     tile_px = parse_tile(tile)
     batch = parse_batch(batch_size)
+    suffix = parse_suffix(suffix)
     shard_index, shard_count = parse_shard(shard)
     rank, world, local_rank = distributed_share()
     if world > 1:  # under torchrun: each rank takes its own share and its own GPU
         shard_index, shard_count = shard_index * world + rank, shard_count * world
     prefix = f"[rank {rank}] " if world > 1 else ""
+    if report:
+        if world > 1:
+            report = report.with_name(f"{report.stem}.rank{rank}{report.suffix}")
+        check_report(report)  # now, not after the run
+    spec = weights_spec(model, weights)
 
-    from ..engine.batch import BatchOptions, plan_outputs, run_batch
+    from ..engine.batch import BatchOptions, FileResult, plan_outputs, run_batch
     from ..engine.inputs import discover
     from ..engine.report import Environment, now_iso, write_json
     from ..engine.restorer import load_restorer
@@ -152,7 +238,7 @@ def restore(
             device = f"cuda:{local_rank % torch.cuda.device_count()}"
     started = now_iso()
     t0 = time.perf_counter()
-    restorer = load_restorer(weights or model or _default_model(), device=device, precision=precision.value,
+    restorer = load_restorer(spec, device=device, precision=precision.value,
                              which=which.value, steps=steps)
     if tile_px and tile_px < restorer.info.size_multiple:
         raise UsageError(f"--tile {tile_px} is smaller than this network's size multiple ({restorer.info.size_multiple} pixels)",
@@ -168,6 +254,8 @@ def restore(
         opts = _with_batch(opts, restorer, auto_batch)
     items, missing = discover(inputs, exclude=[out])
     todo, known = plan_outputs(items, missing, opts)
+    if report:
+        check_report_against(report, items, todo, known)
     if verbose:
         info = restorer.info
         err.print(f"{prefix}model {info.name} ({info.variant}, sha256 {info.sha256[:12]}…) on {restorer.device_name} "
@@ -187,7 +275,6 @@ def restore(
         events.finished(r)
     events.planned(len(todo), sum(r.status == "skipped" for r in known), sum(r.status == "failed" for r in known))
 
-    _sigterm_as_interrupt()
     interrupted = False
     done_results: list = []  # filled as files finish, so an interrupt keeps those done before it
     try:
@@ -200,23 +287,31 @@ def restore(
     elapsed = time.perf_counter() - t0
     summary = _summary(results, elapsed, interrupted, len(todo) - len(done_results))
     err.print(f"{prefix}{summary['line']}", highlight=False, markup=False)
+    report_failed = False
     if report:
-        if world > 1:
-            report = report.with_name(f"{report.stem}.rank{rank}{report.suffix}")
-        write_json(report, {
-            "command": "restore",
-            "started": started,
-            "finished": now_iso(),
-            "interrupted": interrupted,
-            "settings": {"inputs": inputs, **{k: (str(v) if isinstance(v, Path) else v) for k, v in opts.__dict__.items()}},
-            "model": restorer.info,
-            "environment": Environment.capture(restorer),
-            "summary": {k: v for k, v in summary.items() if k != "line"},
-            "files": results,
-        })
+        reached = {r.input for r in done_results}
+        not_started = [FileResult(str(item.path), str(dest), "not started", "interrupted before it started")
+                       for item, dest in todo if str(item.path) not in reached]
+        try:
+            write_json(report, {
+                "command": "restore",
+                "started": started,
+                "finished": now_iso(),
+                "interrupted": interrupted,
+                "settings": {"inputs": inputs, **{k: (str(v) if isinstance(v, Path) else v) for k, v in opts.__dict__.items()}},
+                "model": restorer.info,
+                "environment": Environment.capture(restorer),
+                "summary": {k: v for k, v in summary.items() if k != "line"},
+                "files": results + not_started,  # every file the run planned, the ones not started too
+            })
+        except OSError as exc:
+            from ..atomic import describe
+
+            report_failed = True
+            err.print(f"{prefix}error: {shown(report)}: cannot write the report: {describe(exc)}", highlight=False, markup=False)
     if interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
-    raise typer.Exit(EXIT_SOME_FAILED if summary["failed"] else EXIT_OK)
+    raise typer.Exit(EXIT_SOME_FAILED if summary["failed"] or report_failed else EXIT_OK)
 
 
 def _with_batch(opts, restorer, auto_batch):

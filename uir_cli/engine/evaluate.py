@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..errors import UirError, UsageError
+from ..errors import ImageError, UirError, UsageError, shown
 from . import metrics
 from .benchsets import Selection, Work
 from .datasets import Pair, describe_pairing
@@ -53,6 +53,7 @@ class EvalOptions:
     batch_size: int = 1
     save_dir: Path | None = None
     predictions: Path | None = None
+    max_pixels: int | None = None  # refuse larger images from their header (--max-pixels); None: no limit
 
 
 @dataclass
@@ -93,7 +94,12 @@ class Images:
 
 @dataclass(frozen=True)
 class DatasetSummary:
-    """Means over the scored images (None when none was scored); timings over model runs."""
+    """Means over the scored images (None when none was scored); timings over model runs.
+
+    A pair identical to its target has an infinite PSNR, which would make any mean infinite:
+    PSNR means are over the finite values (``inf`` only when every value is), and
+    ``identical`` / ``input_identical`` count the pairs left out.
+    """
 
     scored: int
     failed: int
@@ -106,6 +112,8 @@ class DatasetSummary:
     seconds_per_image: float | None
     megapixels: float
     megapixels_per_second: float | None
+    identical: int = 0  # outputs identical to their target (PSNR inf), not in the PSNR mean
+    input_identical: int = 0  # inputs identical to their target, not in the input PSNR mean
 
 
 @dataclass
@@ -253,6 +261,11 @@ def evaluate(work: Sequence[Work], *, restorer=None, options: EvalOptions = Eval
     for result in run.datasets:
         if result.summary is None or run.interrupted:
             result.summary = summarize(result.images)
+        s = result.summary
+        for count, what in ((s.input_identical, "input"), (s.identical, "output")):
+            if count and count < s.scored:
+                result.notes.append(f"{count} {what}(s) identical to the target (PSNR inf) left out of the mean "
+                                    f"{'input ' if what == 'input' else ''}PSNR")
     run.finished = now_iso()
     run.seconds = time.perf_counter() - t0
     run.peak_memory, run.process_max_rss_bytes = _peak_memory(restorer)
@@ -260,19 +273,26 @@ def evaluate(work: Sequence[Work], *, restorer=None, options: EvalOptions = Eval
 
 
 def summarize(images: Sequence[ImageResult]) -> DatasetSummary:
-    """Arithmetic means of PSNR and SSIM over the scored images (inf when any PSNR is inf)."""
+    """Arithmetic means of PSNR and SSIM over the scored images.
+
+    PSNR means leave out the infinite values of identical pairs (one such pair would make the
+    mean infinite); they are ``inf`` only when every value is.  The gain is the mean of
+    (PSNR - input PSNR) over the pairs where both are finite.
+    """
     done = [r for r in images if r.status == "done"]
     base = [r for r in done if r.input_psnr is not None]
 
     def mean(values: list[float]) -> float | None:
         return float(np.mean(values)) if values else None
 
-    psnr, ssim = mean([r.psnr for r in done]), mean([r.ssim for r in done])
-    in_psnr, in_ssim = mean([r.input_psnr for r in base]), mean([r.input_ssim for r in base])
-    gain = None
-    if base:
-        gain = float(np.mean([r.psnr - r.input_psnr for r in base])) if all(
-            np.isfinite([r.psnr for r in base] + [r.input_psnr for r in base])) else None
+    def psnr_mean(values: list[float]) -> float | None:
+        finite = [v for v in values if np.isfinite(v)]
+        return float(np.mean(finite)) if finite else (float("inf") if values else None)
+
+    psnr, ssim = psnr_mean([r.psnr for r in done]), mean([r.ssim for r in done])
+    in_psnr, in_ssim = psnr_mean([r.input_psnr for r in base]), mean([r.input_ssim for r in base])
+    both = [r for r in base if np.isfinite(r.psnr) and np.isfinite(r.input_psnr)]
+    gain = float(np.mean([r.psnr - r.input_psnr for r in both])) if both else None
     timed = [r for r in done if r.seconds is not None]
     seconds = float(sum(r.seconds for r in timed))
     mp = float(sum(r.megapixels for r in timed))
@@ -280,7 +300,9 @@ def summarize(images: Sequence[ImageResult]) -> DatasetSummary:
         scored=len(done), failed=len(images) - len(done), psnr=psnr, ssim=ssim, input_psnr=in_psnr,
         input_ssim=in_ssim, gain_psnr=gain, seconds=seconds,
         seconds_per_image=seconds / len(timed) if timed else None, megapixels=mp,
-        megapixels_per_second=mp / seconds if seconds > 0 else None)
+        megapixels_per_second=mp / seconds if seconds > 0 else None,
+        identical=sum(not np.isfinite(r.psnr) for r in done),
+        input_identical=sum(not np.isfinite(r.input_psnr) for r in base))
 
 
 def _preprocessing(item: Work) -> str:
@@ -307,11 +329,18 @@ def _dataset_result(item: Work, options: EvalOptions) -> DatasetResult:
         preprocessing=_preprocessing(item), notes=notes)
 
 
-def _read_u8(path: Path, notes: list[str], what: str) -> tuple[np.ndarray, np.ndarray]:
-    """(float32 RGB as read, its 8-bit rounding); notes when a 16-bit file was rounded."""
+def _read_u8(path: Path, notes: list[str], what: str, max_pixels: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(float32 RGB as read, its 8-bit rounding); notes when a 16-bit file was rounded.
+
+    A file that cannot be read raises an ImageError whose message says which of the pair it is
+    (input, target or prediction) and its path.
+    """
     from .imageio import read_image, to_uint
 
-    image = read_image(path)
+    try:
+        image = read_image(path, max_pixels=max_pixels)
+    except ImageError as error:
+        raise ImageError(f"the {what} {shown(path)}: {error.message}") from None
     if image.bit_depth != 8:
         notes.append(f"the {what} has {image.bit_depth} bits per channel; rounded to 8 for scoring")
     return image.rgb, to_uint(image.rgb, 8)
@@ -326,10 +355,10 @@ def _evaluate_pair(item: Work, pair: Pair, restorer, options: EvalOptions, event
     result = ImageResult(item.dataset.name, pair.name, str(pair.input) if item.has_inputs else None, str(pair.target))
     lq_u8 = out_u8 = gt_u8 = None
     try:
-        _, gt_u8 = _read_u8(pair.target, result.notes, "target")
+        _, gt_u8 = _read_u8(pair.target, result.notes, "target", options.max_pixels)
         if item.has_inputs:
             try:
-                lq_rgb, lq_u8 = _read_u8(pair.input, result.notes, "input")
+                lq_rgb, lq_u8 = _read_u8(pair.input, result.notes, "input", options.max_pixels)
             except UirError as error:
                 if item.predictions is None:  # the model needs the input
                     raise
@@ -343,14 +372,15 @@ def _evaluate_pair(item: Work, pair: Pair, restorer, options: EvalOptions, event
         if item.predictions is not None:
             path = item.predictions[pair.name]
             result.output = str(path)
-            _, out_u8 = _read_u8(path, result.notes, "prediction")
+            _, out_u8 = _read_u8(path, result.notes, "prediction", options.max_pixels)
         else:
             from .imageio import to_uint, write_image
 
             out_rgb = _restore(restorer, lq_rgb, item.dataset.task, pair.name, item.dataset.name, options, events, result)
             out_u8 = to_uint(out_rgb, 8)
             if options.save_dir is not None:
-                saved = write_image(Path(options.save_dir) / item.dataset.name / f"{pair.name}.png", out_rgb)
+                saved = write_image(Path(options.save_dir) / item.dataset.name / f"{pair.name}.png", out_rgb,
+                                    within=options.save_dir)
                 result.output = str(saved.path)
         result.height, result.width = out_u8.shape[:2]
         result.megapixels = result.width * result.height / 1e6
@@ -365,6 +395,8 @@ def _evaluate_pair(item: Work, pair: Pair, restorer, options: EvalOptions, event
         result.reason = error.message
     except (RuntimeError, MemoryError) as error:  # the model failed on this image; go on with the others
         result.reason = f"the model failed: {str(error).splitlines()[0][:200] if str(error) else type(error).__name__}"
+    except Exception as error:  # noqa: BLE001 - an unforeseen error fails this pair, not the run
+        result.reason = f"unexpected error: {type(error).__name__}: {' '.join(str(error).split())[:200]}"
     return result, Images(lq_u8, out_u8, gt_u8)
 
 
