@@ -111,15 +111,28 @@ class WeightsEntry:
 _FIELDS = {"variant", "dim", "dim_mults", "steps", "file", "page", "filename", "sha256", "source", "license", "description"}
 
 
+_TEXT_FIELDS = ("file", "page", "filename", "sha256", "source", "license", "description", "variant")
+
+
 def _entry_from_mapping(name: str, data: dict, origin: str, where: Path) -> WeightsEntry:
+    if not isinstance(data, dict):
+        raise RegistryError(f"entry {name!r} must be a table of fields, not {type(data).__name__}", path=where)
     unknown = set(data) - _FIELDS
     if unknown:
-        raise RegistryError(f"entry {name!r} has unknown fields: {', '.join(sorted(unknown))}", path=where)
+        raise RegistryError(f"entry {name!r} has unknown fields: {', '.join(sorted(map(str, unknown)))}", path=where)
+    wrong = [k for k in _TEXT_FIELDS if k in data and not isinstance(data[k], str)]
+    if wrong:
+        raise RegistryError(f"entry {name!r}: {wrong[0]} must be text, not {type(data[wrong[0]]).__name__}", path=where)
     try:
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in (data["dim"], *data["dim_mults"], data.get("steps", 3))):
+            raise TypeError("they must be whole numbers")
         dim = int(data["dim"])
         dim_mults = tuple(int(m) for m in data["dim_mults"])
+        steps = int(data.get("steps", 3))
     except (KeyError, TypeError, ValueError) as exc:
-        raise RegistryError(f"entry {name!r} needs integer dim and dim_mults ({exc})", path=where) from None
+        raise RegistryError(f"entry {name!r} needs integer dim, dim_mults and steps ({exc})", path=where) from None
+    if dim < 1 or not dim_mults or min(dim_mults) < 1 or not 1 <= steps <= 1000:
+        raise RegistryError(f"entry {name!r}: dim and dim_mults must be positive, steps from 1 to 1000", path=where)
     variant = variant_id(dim, dim_mults)
     if data.get("variant") and str(data["variant"]) != variant:
         raise RegistryError(f"entry {name!r} says variant {data['variant']!r} but dim/dim_mults make {variant!r}", path=where)
@@ -128,7 +141,7 @@ def _entry_from_mapping(name: str, data: dict, origin: str, where: Path) -> Weig
         variant=variant,
         dim=dim,
         dim_mults=dim_mults,
-        steps=int(data.get("steps", 3)),
+        steps=steps,
         file=str(data.get("file", "")),
         page=str(data.get("page", "")),
         filename=str(data.get("filename", "")),
@@ -188,14 +201,27 @@ def user_registry_path() -> Path:
     return data_dir() / "registry.json"
 
 
-def _load_user(path: Path) -> dict[str, WeightsEntry]:
-    if not path.is_file():
+def _read_user(path: Path) -> dict:
+    """The user registry's ``weights`` table (empty when there is no registry); RegistryError when malformed."""
+    from .regular import open_regular
+
+    if not os.path.lexists(path):
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RegistryError(f"cannot read the user registry ({exc})", path=path) from None
-    return {n: _entry_from_mapping(n, d, "user", path) for n, d in data.get("weights", {}).items()}
+        with open_regular(path) as f:
+            data = json.loads(f.read().decode("utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON or bad UTF-8
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else " ".join(str(exc).split())
+        raise RegistryError(f"cannot read the user registry: {why}", hint="fix or delete the file", path=path) from None
+    weights = data.get("weights", {}) if isinstance(data, dict) else None
+    if not isinstance(weights, dict):
+        raise RegistryError('the user registry must be a JSON object with a "weights" object of entries',
+                            hint="fix or delete the file", path=path)
+    return weights
+
+
+def _load_user(path: Path) -> dict[str, WeightsEntry]:
+    return {n: _entry_from_mapping(n, d, "user", path) for n, d in _read_user(path).items()}
 
 
 def load_registry(shipped: Path = SHIPPED_REGISTRY) -> Registry:
@@ -205,16 +231,15 @@ def load_registry(shipped: Path = SHIPPED_REGISTRY) -> Registry:
 
 
 def add_user_entry(entry: WeightsEntry) -> Path:
-    """Add or replace ``entry`` in the user's registry.json (written atomically)."""
+    """Add or replace ``entry`` in the user's registry.json (written atomically; OSError when it cannot be).
+
+    A malformed registry raises RegistryError and is left as it is."""
+    from .atomic import write_atomic
+
     path = user_registry_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    current = {}
-    if path.is_file():
-        current = json.loads(path.read_text(encoding="utf-8")).get("weights", {})
+    current = _read_user(path)
     record = {k: v for k, v in asdict(entry).items() if k in _FIELDS}
     record["dim_mults"] = list(entry.dim_mults)
     current[entry.name] = record
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"weights": current}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps({"weights": current}, indent=2, sort_keys=True) + "\n")
     return path

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import RegistryError, WeightsError
-from ..registry import WeightsEntry, add_user_entry, data_dir, is_weights_name, load_registry
+from ..atomic import describe
+from ..errors import RegistryError, WeightsError, shown
+from ..registry import WeightsEntry, add_user_entry, data_dir, is_weights_name, load_registry, user_registry_path
 from .weights import LoadedWeights, load_weights, save_safetensors, sha256_of
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -47,11 +48,15 @@ def weights_store() -> Path:
 
 def import_weights(source: Path, name: str, *, which: str = "auto", description: str = "", steps: int = 3) -> WeightsEntry:
     """Validate ``source``, write the weights restore uses as safetensors into the store, register it."""
-    if not _NAME.match(name):
-        raise RegistryError(f"invalid name {name!r}", hint="letters, digits, '.', '_' and '-' (at most 64)")
+    if not _NAME.fullmatch(name):  # fullmatch: `$` would let a name end in a newline
+        raise RegistryError(f"invalid name {shown(name)}", hint="letters, digits, '.', '_' and '-' (at most 64)")
     loaded = load_weights(source, which=which)
     dest = weights_store() / f"{name}.safetensors"
-    save_safetensors(loaded, dest, extra={"name": name, "source_file": Path(source).name})
+    try:
+        save_safetensors(loaded, dest, extra={"name": name, "source_file": Path(source).name})
+    except OSError as exc:
+        raise RegistryError(f"cannot store the weights: {describe(exc)}", path=dest,
+                            hint="the data directory is $UIR_HOME, else $XDG_DATA_HOME/uir") from None
     entry = WeightsEntry(
         name=name,
         variant=loaded.variant,
@@ -65,7 +70,11 @@ def import_weights(source: Path, name: str, *, which: str = "auto", description:
         description=description or f"{loaded.variant} imported from {Path(source).name}",
         origin="user",
     )
-    add_user_entry(entry)
+    try:
+        add_user_entry(entry)
+    except OSError as exc:
+        dest.unlink(missing_ok=True)
+        raise RegistryError(f"cannot update the user registry: {describe(exc)}", path=user_registry_path()) from None
     return entry
 
 

@@ -14,17 +14,21 @@ that needs to unpickle anything else is refused before any of it runs.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 from torch import Tensor
 
+from ..atomic import describe, write_atomic
 from ..errors import WeightsError
+from ..regular import NotRegular, open_regular
 from ..nn.unet import DiffUIRNet, UNetConfig
 from ..registry import variant_id
 
@@ -72,36 +76,57 @@ class LoadedWeights:
         return net.to(device).freeze()
 
 
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+def sha256_of(path: Path | BinaryIO, chunk: int = 1 << 20) -> str:
+    """The sha256 of a regular file (a path, or an open file read from its start)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
+    if isinstance(path, (str, os.PathLike)):
+        with open_regular(path) as f:
+            return sha256_of(f, chunk)
+    path.seek(0)
+    while block := path.read(chunk):
+        h.update(block)
     return h.hexdigest()
 
 
-def _sniff(path: Path) -> str:
-    """'zip' (torch.save), 'pickle' (legacy torch.save), 'safetensors', or 'unknown'."""
-    with open(path, "rb") as f:
-        head = f.read(16)
+def _open_weights(path: Path) -> BinaryIO:
+    """``path`` opened for reading; one-line WeightsErrors for a missing file, a folder, a FIFO..."""
+    try:
+        return open_regular(path)
+    except FileNotFoundError:
+        raise WeightsError("no such file", path=path) from None
+    except NotRegular as exc:
+        what = "is a folder, not a weights file" if exc.strerror == "not a regular file: a folder" else exc.strerror
+        raise WeightsError(what, path=path) from None
+    except OSError as exc:
+        raise WeightsError(f"cannot read: {describe(exc)}", path=path) from None
+
+
+def _sniff(head: bytes, path: Path) -> str:
+    """'zip' (torch.save), 'pickle' (legacy torch.save), 'safetensors', or 'unknown', from the first 16 bytes."""
     if not head:
         raise WeightsError("the file is empty", path=path)
     if head[:4] == b"PK\x03\x04":
         return "zip"
-    if head[:1] == b"\x80":
-        return "pickle"
-    if len(head) >= 9:
+    if len(head) >= 9:  # before pickle's 0x80: a header of 128 + 256k bytes starts with 0x80 too
         n = int.from_bytes(head[:8], "little")
         if head[8:9] == b"{" and 0 < n < 100 * (1 << 20):
             return "safetensors"
+    if head[:1] == b"\x80":
+        return "pickle"
     return "unknown"
 
 
-def _torch_load(path: Path) -> object:
+def _torch_load(path: Path, f: BinaryIO | None = None) -> object:
+    """``torch.load(..., weights_only=True)`` of ``path`` (read from ``f`` when given, else opened as a
+    regular file), with one-line WeightsErrors."""
+    if f is None:
+        with _open_weights(path) as opened:
+            return _torch_load(path, opened)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's notes on pickle protocols are not the user's business
-            return torch.load(path, map_location="cpu", weights_only=True)
+            f.seek(0)
+            return torch.load(f, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         # weights_only refuses any global that is not a tensor or a plain container.
         first = str(exc).strip().splitlines()
@@ -117,13 +142,18 @@ def _torch_load(path: Path) -> object:
         raise WeightsError(f"not a readable checkpoint: truncated or corrupt ({msg[:160]})", path=path) from None
 
 
-def _safetensors_load(path: Path) -> tuple[dict[str, Tensor], dict[str, str]]:
-    from safetensors import SafetensorError, safe_open
+def _safetensors_load(data: bytes, path: Path) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """Tensors and metadata of safetensors file bytes (read once, from the regular file opened)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
 
     try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
-    except (SafetensorError, ValueError, OSError) as exc:
+        size = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8:8 + size])
+        meta = header.get("__metadata__") if isinstance(header, dict) else None
+        metadata = {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
+        return load(data), metadata
+    except (SafetensorError, ValueError, OSError, KeyError, TypeError) as exc:
         raise WeightsError(f"not a readable safetensors file ({str(exc)[:160]})", path=path) from None
 
 
@@ -223,39 +253,50 @@ def check_against(config: UNetConfig, state: dict[str, Tensor], path: Path) -> N
             raise WeightsError(f"{k} is not a float tensor ({state[k].dtype})", path=path)
 
 
+def check_finite(state: dict[str, Tensor], path: Path) -> None:
+    """Refuse weights holding NaN or infinity: every output would be NaN (a diverged or damaged file)."""
+    bad = [k for k, v in state.items() if not bool(torch.isfinite(v).all())]
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise WeightsError(f"holds NaN or infinite values (in {bad[0]}{more})",
+                           hint="the file is damaged or comes from a training run that diverged", path=path)
+
+
 def load_weights(path: str | os.PathLike, *, which: str = "auto") -> LoadedWeights:
     """Read weights from ``path`` safely; ``which`` is 'auto' (EMA if present), 'ema' or 'online'."""
     if which not in ("auto", "ema", "online"):
         raise ValueError(f"which must be auto, ema or online, not {which!r}")
     path = Path(path).expanduser()
-    if not path.exists():
-        raise WeightsError("no such file", path=path)
-    if path.is_dir():
-        raise WeightsError("is a folder, not a weights file", path=path)
-    kind = _sniff(path)
-    metadata: dict[str, str] = {}
-    step = None
+    with _open_weights(path) as f:  # one open: what is checked, loaded and hashed is the same file
+        kind = _sniff(f.read(16), path)
+        metadata: dict[str, str] = {}
+        step = None
+        if kind == "safetensors":
+            f.seek(0)
+            raw, metadata = _safetensors_load(f.read(), path)
+        elif kind in ("zip", "pickle"):
+            raw = _torch_load(path, f)
+        else:
+            raise WeightsError("not a checkpoint: neither a torch file nor safetensors", path=path)
+        digest = sha256_of(f)
     if kind == "safetensors":
-        raw, metadata = _safetensors_load(path)
         stored = metadata.get("which", "unknown")
         if which != "auto" and stored not in (which, "unknown"):
             raise WeightsError(f"the file holds {stored} weights only, not {which}", path=path)
         state, chosen, available, fmt = raw, stored, (stored,), "safetensors"
         step = int(metadata["step"]) if metadata.get("step", "").isdigit() else None
-    elif kind in ("zip", "pickle"):
-        obj = _torch_load(path)
-        state, chosen, available, fmt, step = _pick(obj, which, path)
     else:
-        raise WeightsError("not a checkpoint: neither a torch file nor safetensors", path=path)
+        state, chosen, available, fmt, step = _pick(raw, which, path)
     state = strip_prefixes(state)
     config = detect_config(state, path)
     check_against(config, state, path)
     state = {k: v.float().contiguous() for k, v in state.items()}
+    check_finite(state, path)
     return LoadedWeights(
         state_dict=state,
         config=config,
         path=path,
-        sha256=sha256_of(path),
+        sha256=digest,
         file_format=fmt,
         which=chosen,
         available=available,
@@ -267,7 +308,7 @@ def load_weights(path: str | os.PathLike, *, which: str = "auto") -> LoadedWeigh
 def save_safetensors(weights: LoadedWeights | dict[str, Tensor], dest: Path, *, config: UNetConfig | None = None,
                      which: str | None = None, extra: dict[str, str] | None = None) -> Path:
     """Write bare U-Net weights as safetensors (float32), atomically. Returns ``dest``."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     if isinstance(weights, LoadedWeights):
         state, config, which = weights.state_dict, weights.config, which or weights.which
@@ -284,11 +325,6 @@ def save_safetensors(weights: LoadedWeights | dict[str, Tensor], dest: Path, *, 
         **(extra or {}),
     }
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    try:
-        save_file({k: v.detach().float().contiguous().cpu() for k, v in state.items()}, str(tmp), metadata=metadata)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    # One safe write (no link followed, the usual file mode), as every other file uir writes.
+    write_atomic(dest, save({k: v.detach().float().contiguous().cpu() for k, v in state.items()}, metadata=metadata))
     return dest
