@@ -69,4 +69,13 @@ def main() -> None:
         sys.exit(130)
 
 
-signals.restore(_before_import)  # modules loaded: main() (or a test's runner) takes over
+def _run_as_the_command() -> bool:
+    """Whether this process is `uir` itself (the script, or ``python -m uir_cli``), not a program importing it."""
+    first = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    name = first.replace("\\", "/").rsplit("/", 1)[-1]
+    return name in ("uir", "uir.exe") or first.replace("\\", "/").endswith("uir_cli/__main__.py")
+
+
+if not _run_as_the_command():  # imported (tests, another program): give the handlers back
+    signals.restore(_before_import)
+# else main() replaces the guard with the run's handlers, leaving no instant without one

@@ -43,6 +43,9 @@ def degrade(
     from ..engine.imageio import is_image_path, read_image, write_image
     from ..engine.inputs import not_regular
 
+    from .restore import check_out_folder
+
+    check_out_folder(out)
     kinds = list(KINDS) if kind.value == "all" else [kind.value]
     refused: dict[str, tuple[Path, str]] = {}  # read only regular files: a FIFO would hang, a loop cannot open
 

@@ -94,6 +94,12 @@ def parse_suffix(text: str) -> str:
     return text
 
 
+def check_out_folder(out: Path) -> None:
+    """--out must be a folder, or not exist yet (exit 2 for a file or anything else in the way)."""
+    if os.path.lexists(out) and not out.is_dir():
+        raise UsageError("--out names something that is not a folder", hint="give a folder, new or existing", path=out)
+
+
 def distributed_share() -> tuple[int, int, int]:
     """(rank, world size, local rank) under torchrun; (0, 1, 0) otherwise.
 
@@ -215,6 +221,7 @@ def restore(
     tile_px = parse_tile(tile)
     batch = parse_batch(batch_size)
     suffix = parse_suffix(suffix)
+    check_out_folder(out)
     shard_index, shard_count = parse_shard(shard)
     rank, world, local_rank = distributed_share()
     if world > 1:  # under torchrun: each rank takes its own share and its own GPU
