@@ -330,6 +330,18 @@ def test_9_weights_import_into_an_unwritable_data_directory_is_one_line(tiny_wei
     assert result.exit_code == 3 and "cannot store the weights" in result.output and "Traceback" not in result.output
 
 
+def test_9_weights_verify_says_which_stored_file_is_unreadable(tiny_weights, isolated_user_data):
+    assert runner.invoke(app, ["weights", "import", str(tiny_weights), "--name", "tiny"]).exit_code == 0
+    stored = isolated_user_data / "weights" / "tiny.safetensors"
+    stored.unlink()
+    os.mkfifo(stored)
+    with _FifoGuard([stored]):
+        result = runner.invoke(app, ["weights", "verify"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    line = next(ln for ln in result.output.splitlines() if "tiny" in ln)
+    assert "unreadable" in line and "FIFO" in line
+
+
 # --- 10. signals during start-up ------------------------------------------------------------------
 
 

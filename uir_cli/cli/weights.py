@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from ..errors import RegistryError, UirError
+from ..errors import RegistryError, UirError, shown
 from ..registry import load_registry, user_registry_path
 from .console import err, handle_errors, out
 
@@ -116,7 +116,7 @@ def import_(
     from ..engine.models import import_weights
 
     entry = import_weights(path, name, which=which, description=description, steps=steps)
-    err.print(f"imported [bold]{escape(entry.name)}[/] ({entry.variant}) -> {escape(str(entry.file))}")
+    err.print(f"imported [bold]{escape(entry.name)}[/] ({entry.variant}) -> {escape(shown(entry.file))}")
     err.print(f"use it with: uir restore INPUT --out DIR --model {entry.name}", style="dim")
 
 
@@ -125,15 +125,17 @@ def import_(
 def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Re-check the sha256 of every stored weights file; exit 1 on a mismatch or a missing file."""
+    """Re-check the sha256 of every stored weights file; exit 1 on a mismatch, a missing or an unreadable file."""
     from ..engine.models import verify_all
 
     results = verify_all()
     if as_json:
         out.print_json(json.dumps([r.__dict__ for r in results]))
     else:
-        style = {"ok": "green", "mismatch": "bold red", "missing": "bold red", "unpinned": "yellow", "not-downloaded": "dim"}
+        style = {"ok": "green", "mismatch": "bold red", "missing": "bold red", "unreadable": "bold red", "unpinned": "yellow",
+                 "not-downloaded": "dim"}
         for r in results:
-            out.print(f"[{style[r.status]}]{r.status:>14}[/]  {r.name}  {r.path or r.detail}")
-    if any(r.status in ("mismatch", "missing") for r in results):
+            where = f"{shown(r.path)}: {r.detail}" if r.status == "unreadable" else shown(r.path or r.detail)
+            out.print(f"[{style[r.status]}]{r.status:>14}[/]  {escape(r.name)}  {escape(where)}")
+    if any(r.status in ("mismatch", "missing", "unreadable") for r in results):
         raise typer.Exit(1)

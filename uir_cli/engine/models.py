@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +83,7 @@ def import_weights(source: Path, name: str, *, which: str = "auto", description:
 class VerifyResult:
     name: str
     path: str
-    status: str  # "ok", "mismatch", "missing", "unpinned", "not-downloaded"
+    status: str  # "ok", "mismatch", "missing", "unreadable", "unpinned", "not-downloaded"
     detail: str = ""
 
 
@@ -94,10 +95,14 @@ def verify_all() -> list[VerifyResult]:
         if path is None:
             results.append(VerifyResult(entry.name, "", "not-downloaded", entry.page))
             continue
-        if not path.is_file():
+        if not os.path.lexists(path):
             results.append(VerifyResult(entry.name, str(path), "missing"))
             continue
-        digest = sha256_of(path)
+        try:
+            digest = sha256_of(path)
+        except OSError as exc:  # a FIFO, a loop, permission denied: one line, never a hang or a traceback
+            results.append(VerifyResult(entry.name, str(path), "unreadable", describe(exc)))
+            continue
         if not entry.sha256:
             results.append(VerifyResult(entry.name, str(path), "unpinned", digest))
         elif digest == entry.sha256:
