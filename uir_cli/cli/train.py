@@ -28,7 +28,9 @@ def train(
     data: Annotated[Optional[list[str]], typer.Option("--data", help="Paired data DIR or DIR:TASK (repeatable): DIR/{input,target} and similar, the authors' training layout, or a benchmark layout.", rich_help_panel=_DATA, show_default=False)] = None,
     synthetic: Annotated[Optional[list[str]], typer.Option("--synthetic", help="A folder of clean photos, degraded on the fly (repeatable).", rich_help_panel=_DATA, show_default=False)] = None,
     tasks: Annotated[Optional[str], typer.Option("--tasks", help="Tasks to train, comma-separated \\[default: every task the data has; all five for --synthetic].", rich_help_panel=_DATA, show_default=False)] = None,
-    mix: Annotated[Optional[str], typer.Option("--mix", help="Share of each task in a batch \\[default: haze:4,low-light:1,rain:2,snow:2,blur:1].", rich_help_panel=_DATA, show_default=False)] = None,
+    mix: Annotated[Optional[str], typer.Option("--mix", help="Share of each task in a batch; 'clean:N' adds photos given unchanged as input and target \\[default: haze:4,low-light:1,rain:2,snow:2,blur:1].", rich_help_panel=_DATA, show_default=False)] = None,
+    light_share: Annotated[Optional[float], typer.Option("--light-share", help="Share of synthetic samples made lighter: blended with the clean photo at a strength uniform in [0.05, 1] \\[default: 0].", rich_help_panel=_DATA, show_default=False)] = None,
+    equalize: Annotated[Optional[str], typer.Option("--equalize", help="Which inputs are histogram-equalised: task (every low-light input, the authors') or auto (inputs with mean luma < 0.2, as `uir restore --task auto`) \\[default: task].", rich_help_panel=_DATA, show_default=False)] = None,
     val: Annotated[Optional[list[str]], typer.Option("--val", help="Held-out pairs DIR or DIR:TASK for validation (repeatable).", rich_help_panel=_DATA, show_default=False)] = None,
     val_synthetic: Annotated[Optional[list[str]], typer.Option("--val-synthetic", help="Held-out clean photos for validation crops (repeatable).", rich_help_panel=_DATA, show_default=False)] = None,
     variant: Annotated[Optional[str], typer.Option("--variant", help="T, S, B or L \\[default: T, or the shape of --init].", rich_help_panel=_MODEL, show_default=False)] = None,
@@ -74,6 +76,7 @@ def train(
         resume=resume,
         out=str(out) if out is not None else None,
         data=data, synthetic=synthetic, tasks=tasks, mix=mix, val=val, val_synthetic=val_synthetic,
+        light_share=light_share, equalize=equalize,
         variant=variant, dim=dim, dim_mults=dim_mults, init=str(init) if init is not None else None,
         steps=steps, batch_size=batch_size, crop=crop, lr=lr, accumulate=accumulate, ema_decay=ema_decay,
         ema_every=ema_every, ema_after=ema_after, t_sampling=t_sampling, objective=objective, precision=precision, seed=seed,
@@ -178,7 +181,8 @@ class _Display:
                         f"elapsed {_duration(e.elapsed)}{eta}  {time.strftime('%H:%M:%S')}")
 
     def _validated(self, e) -> None:
-        parts = [f"{s.task} {s.psnr_out:.2f} dB / {s.ssim_out:.3f} (input {s.psnr_in:.2f} / {s.ssim_in:.3f})" for s in e.scores]
+        parts = [f"{s.task} {s.psnr_out:.2f} dB / {s.ssim_out:.3f} (input {s.psnr_in:.2f} / {s.ssim_in:.3f})"
+                 + (f", brightness {s.shift:.1f} levels off" if s.task == "clean" else "") for s in e.scores]
         self._print(f"val @ {e.step} ({e.seconds:.0f}s): " + "; ".join(parts))
 
     def _saved(self, e) -> None:

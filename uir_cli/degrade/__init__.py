@@ -68,4 +68,21 @@ def degrade(clean: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarra
     return degrade_with_params(clean, kind, rng).lq
 
 
-__all__ = ["KINDS", "Degraded", "degrade", "degrade_with_params"]
+def lighten(clean: np.ndarray, degraded: np.ndarray, strength: float) -> np.ndarray:
+    """A lighter version of ``degraded``: clean + strength * (degraded - clean), float32 in [0, 1].
+
+    ``clean`` and ``degraded``: (H, W, 3) float in [0, 1]; ``strength`` in
+    [0, 1] (0: the clean photo, 1: ``degraded``).  For the compositing models
+    this is the same degradation at a lower opacity: rain's screen layer and
+    veil, snow's coverage and haze's 1 - t all scale by ``strength`` (haze
+    with transmission 1 - s (1 - t)).  For blur it is a point-spread function
+    with a sharp central peak (a camera that mostly held still); for low light
+    an exposure between the two, its noise scaled down with it.
+    """
+    import numpy as np
+
+    out = clean + np.float32(strength) * (degraded - clean)
+    return np.ascontiguousarray(np.clip(out, 0.0, 1.0), dtype=np.float32)
+
+
+__all__ = ["KINDS", "Degraded", "degrade", "degrade_with_params", "lighten"]

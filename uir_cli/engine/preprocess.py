@@ -32,11 +32,17 @@ def mean_luma(rgb: np.ndarray) -> float:
     return float((0.299 * s[..., 0] + 0.587 * s[..., 1] + 0.114 * s[..., 2]).mean())
 
 
+def needs_equalizing(rgb: np.ndarray) -> bool:
+    """Whether ``--task auto`` treats (H, W, 3) RGB as low light: float in [0, 1], or uint8."""
+    luma = mean_luma(rgb)
+    return (luma / 255.0 if rgb.dtype == np.uint8 else luma) < DARK_MEAN_LUMA
+
+
 def resolve_task(rgb: np.ndarray, task: str) -> str:
     """The task an input is treated as: ``auto`` becomes ``low-light`` for dark images, else ``auto``."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
-    if task == "auto" and mean_luma(rgb) < DARK_MEAN_LUMA:
+    if task == "auto" and needs_equalizing(rgb):
         return "low-light"
     return task
 

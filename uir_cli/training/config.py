@@ -39,6 +39,13 @@ TASK_ALIASES = {
 # The authors' mix of tasks in one batch (spec section 6).
 DEFAULT_MIX = "haze:4,low-light:1,rain:2,snow:2,blur:1"
 VARIANTS = {"T": (32, (1, 1, 1, 1)), "S": (32, (1, 2, 2, 4)), "B": (64, (1, 2, 2, 4)), "L": (64, (1, 2, 4, 8))}
+# --mix may also weigh "clean": photos given unchanged as input and target, so the network learns to
+# leave alone what needs no restoration (uir's own addition to the authors' recipe).
+CLEAN = "clean"
+MIX_KEYS = (*TASKS, CLEAN)
+# Which inputs are histogram-equalised before the network: "task" every low-light input (the authors'),
+# "auto" any input whose mean luma is below 0.2, as `uir restore --task auto` decides.
+EQUALIZE = ("task", "auto")
 T_SAMPLING = ("uniform", "inference")
 OBJECTIVES = ("forward", "sampler")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -54,7 +61,9 @@ class TrainConfig:
     ``synthetic`` / ``val_synthetic``: folders of clean photos; ``tasks``: empty
     means every task the data provides (all five for synthetic data);
     ``variant``: empty means T, or the shape of the ``init`` weights;
-    ``workers``: -1 picks automatically.
+    ``workers``: -1 picks automatically; ``light_share``: the share of
+    synthetic samples whose degradation is weakened towards the clean photo
+    (strength uniform in [0.05, 1]); ``equalize``: one of :data:`EQUALIZE`.
     """
 
     out: str = ""
@@ -89,6 +98,8 @@ class TrainConfig:
     workers: int = -1
     mix: str = DEFAULT_MIX
     max_side: int = 1024
+    light_share: float = 0.0
+    equalize: str = "task"
 
     @property
     def run_dir(self) -> Path:
@@ -147,7 +158,10 @@ def parse_dim_mults(value: object) -> tuple[int, ...]:
 
 
 def parse_mix(text: str) -> dict[str, int]:
-    """'haze:4,rain:2' -> {'haze': 4, 'rain': 2}; weights are positive integers."""
+    """'haze:4,rain:2,clean:1' -> {'haze': 4, 'rain': 2, 'clean': 1}; weights are positive integers.
+
+    Keys are tasks (any alias) or ``clean`` (unchanged photos as input and target).
+    """
     out: dict[str, int] = {}
     for part in filter(None, (p.strip() for p in str(text).split(","))):
         name, sep, weight = part.rpartition(":")
@@ -159,7 +173,8 @@ def parse_mix(text: str) -> dict[str, int]:
             raise UsageError(f"--mix weight must be an integer, not {weight!r}") from None
         if w <= 0:
             raise UsageError(f"--mix weight must be positive, not {w}")
-        out[normalize_task(name, where=" in --mix")] = w
+        key = CLEAN if name.strip().lower() == CLEAN else normalize_task(name, where=" in --mix")
+        out[key] = w
     if not out:
         raise UsageError("--mix is empty", hint=f"e.g. {DEFAULT_MIX}")
     return out
@@ -206,13 +221,13 @@ def _coerce(name: str, value: object, base: Path) -> object:
     if name == "mix":
         parse_mix(str(value))
         return str(value)
-    if name in ("t_sampling", "objective", "precision", "device"):
+    if name in ("t_sampling", "objective", "precision", "device", "equalize"):
         v = str(value).strip().lower()
-        allowed = {"t_sampling": T_SAMPLING, "objective": OBJECTIVES, "precision": PRECISIONS}.get(name)
+        allowed = {"t_sampling": T_SAMPLING, "objective": OBJECTIVES, "precision": PRECISIONS, "equalize": EQUALIZE}.get(name)
         if allowed and v not in allowed:
             raise UsageError(f"--{name.replace('_', '-')} must be one of {', '.join(allowed)}, not {value!r}")
         return v
-    if name in ("lr", "ema_decay"):
+    if name in ("lr", "ema_decay", "light_share"):
         try:
             v = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
@@ -243,6 +258,8 @@ def _check(config: TrainConfig) -> TrainConfig:
         raise UsageError(f"max-side ({config.max_side}) must be at least --crop ({config.crop})")
     if not 0 < config.lr < 1:
         raise UsageError(f"--lr must be between 0 and 1, not {config.lr}")
+    if not 0 <= config.light_share <= 1:
+        raise UsageError(f"--light-share must be between 0 and 1, not {config.light_share}")
     if not 0 <= config.ema_decay < 1:
         raise UsageError(f"--ema-decay must be in [0, 1), not {config.ema_decay}")
     if config.ema_after < 0:

@@ -18,7 +18,7 @@ from .validation import ValScore
 
 T = TypeVar("T")
 TRAIN_COLUMNS = ("step", "loss", "lr", "seconds")
-VAL_COLUMNS = ("step", "task", "psnr_in", "psnr_out", "ssim_in", "ssim_out")
+VAL_COLUMNS = ("step", "task", "psnr_in", "psnr_out", "ssim_in", "ssim_out", "shift")
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,8 @@ class RunLogs:
     def val(self, step: int, scores: list[ValScore]) -> None:
         w = csv.writer(self._val)
         for s in scores:
-            w.writerow([step, s.task, f"{s.psnr_in:.4f}", f"{s.psnr_out:.4f}", f"{s.ssim_in:.5f}", f"{s.ssim_out:.5f}"])
+            w.writerow([step, s.task, f"{s.psnr_in:.4f}", f"{s.psnr_out:.4f}", f"{s.ssim_in:.5f}", f"{s.ssim_out:.5f}",
+                        f"{s.shift:.3f}"])
         self._val.flush()
 
     def close(self) -> None:
@@ -103,4 +104,5 @@ def read_train_csv(path: Path) -> list[TrainRow]:
 def read_val_csv(path: Path) -> list[ValRow]:
     """Rows of a ``val.csv``; malformed lines are skipped."""
     return _read_csv(path, lambda r: ValRow(int(r["step"]), ValScore(
-        r["task"], float(r["psnr_in"]), float(r["psnr_out"]), float(r["ssim_in"]), float(r["ssim_out"]))))
+        r["task"], float(r["psnr_in"]), float(r["psnr_out"]), float(r["ssim_in"]), float(r["ssim_out"]),
+        float(r.get("shift") or "nan"))))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UsageError
-from .config import TASKS, TrainConfig
+from .config import CLEAN, TASKS, TrainConfig
 from .sources import PairedSource, PhotoSource, discover_pairs, list_photos
 from .stream import TASK_IDS, Item, TaskPool
 
@@ -82,6 +82,12 @@ def plan_data(config: TrainConfig) -> DataPlan:
         raise UsageError("none of the data's tasks is both in --tasks and in --mix",
                          hint=f"data has {', '.join(sorted(present)) or 'nothing'}; --tasks {','.join(wanted)}")
     items = _pools(paired, photos, photo_tasks, tasks)
+    if CLEAN in mix:
+        # clean photos as their own input; without photos, the targets of the pairs
+        clean = [p for src in photos for p in src.photos] or list(dict.fromkeys(gt for src in paired for _, gt in src.pairs))
+        items[CLEAN] = [Item(gt=p, lq=None) for p in clean]
+        tasks = (*tasks, CLEAN)
+        notes.append(f"clean: {len(clean)} {'photos' if photos else 'pair targets'} given unchanged as input and target")
     pools = tuple(TaskPool(t, tuple(items[t])) for t in tasks)
     weights = tuple(mix[t] for t in tasks)
     total = sum(weights)

@@ -186,7 +186,8 @@ def plot_val(rows: list[ValRow], dest: Path) -> Path:
         xs = tuple(float(r.step) for r in mine)
         color = TASK_COLORS.get(task.removesuffix("-synthetic"), (90, 90, 90))
         series.append(Series(task, xs, tuple(r.score.psnr_out for r in mine), color, width=3, markers=True))
-        series.append(Series("", xs, tuple(r.score.psnr_in for r in mine), color, width=1, dashed=True))
+        if task != "clean":  # a clean photo's "input" is the target itself (infinite PSNR)
+            series.append(Series("", xs, tuple(r.score.psnr_in for r in mine), color, width=1, dashed=True))
     img = line_chart(series, title="Validation PSNR (EMA weights)", xlabel="step", ylabel="PSNR (dB, Y channel)",
                      note="solid: restored    dashed: degraded input")
     dest = Path(dest)

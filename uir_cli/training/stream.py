@@ -34,7 +34,8 @@ from torch.utils.data import Dataset, Sampler
 
 from ..errors import DatasetError, UirError
 
-TASK_IDS = {"haze": 0, "low-light": 1, "rain": 2, "snow": 3, "blur": 4}
+TASK_IDS = {"haze": 0, "low-light": 1, "rain": 2, "snow": 3, "blur": 4, "clean": 5}
+LIGHT_STRENGTH = (0.05, 1.0)  # --light-share: a lightened sample's strength is uniform in this range
 _PERM_SALT = 7_1771  # keeps permutation seeds apart from sample seeds
 
 
@@ -64,6 +65,8 @@ class StreamSpec:
     seed: int
     max_side: int = 1024
     cache_bytes: int = 1 << 30
+    light_share: float = 0.0
+    equalize: str = "task"
 
 
 @dataclass
@@ -228,10 +231,20 @@ class TrainStream(Dataset):
                 TASK_IDS[pool.task], tuple(skipped))
 
     def _crop(self, gt: np.ndarray, lq: np.ndarray | None, task: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Random crop and horizontal flip; synthesise lq for photos; equalise low light."""
-        from ..engine.preprocess import equalize_histogram
+        """Random crop and horizontal flip; synthesise lq for photos (unchanged for ``clean``); equalise.
+
+        Equalisation follows ``spec.equalize``: ``task`` equalises every
+        low-light crop (the authors'); ``auto`` equalises an input whose mean
+        luma is below 0.2, as ``uir restore --task auto`` does: a paired input
+        is judged and equalised whole, before cropping, as at inference; a
+        synthetic one is judged on its crop, the image the degradation made.
+        """
+        from ..engine.preprocess import equalize_histogram, needs_equalizing
 
         c = self.spec.crop
+        auto = self.spec.equalize == "auto"
+        if lq is not None and auto and needs_equalizing(lq):
+            lq = np.floor(equalize_histogram(lq.astype(np.float32) / 255.0) * 255.0 + 0.5).astype(np.uint8)
         gt = _fit(gt, c)
         lq = _fit(lq, c) if lq is not None else None
         h, w = gt.shape[:2]
@@ -243,16 +256,27 @@ class TrainStream(Dataset):
             gt_crop = gt_crop[:, ::-1]
         gt_crop = np.ascontiguousarray(gt_crop)
         if lq is None:
-            from ..degrade import degrade
-
-            lq_crop = np.clip(degrade(gt_crop, task, rng), 0.0, 1.0).astype(np.float32)
+            lq_crop = self._synthesise(gt_crop, task, rng)
+            if (auto and needs_equalizing(lq_crop)) or (not auto and task == "low-light"):
+                lq_crop = equalize_histogram(lq_crop)
         else:
             lq_crop = lq[y : y + c, x : x + c].astype(np.float32) / 255.0
             if flip:
                 lq_crop = lq_crop[:, ::-1]
-        if task == "low-light":
-            lq_crop = equalize_histogram(lq_crop)
+            if not auto and task == "low-light":
+                lq_crop = equalize_histogram(lq_crop)
         return np.ascontiguousarray(lq_crop, dtype=np.float32), gt_crop
+
+    def _synthesise(self, gt_crop: np.ndarray, task: str, rng: np.random.Generator) -> np.ndarray:
+        """The degraded crop for a clean photo crop: ``clean`` unchanged; with chance ``light_share`` lightened."""
+        if task == "clean":
+            return gt_crop.copy()
+        from ..degrade import degrade, lighten
+
+        lq_crop = np.clip(degrade(gt_crop, task, rng), 0.0, 1.0).astype(np.float32)
+        if self.spec.light_share > 0 and rng.random() < self.spec.light_share:  # no draw at 0: old streams unchanged
+            lq_crop = lighten(gt_crop, lq_crop, float(rng.uniform(*LIGHT_STRENGTH)))
+        return lq_crop
 
 
 def collate(samples: list) -> TrainBatch:

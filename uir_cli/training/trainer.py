@@ -315,7 +315,7 @@ class Trainer:
             self.logs = RunLogs(self.run_dir, start_step=self.step)
             self.val_set = build_val_set(list(self.plan.val_pools), list(self.plan.val_photos), self.plan.tasks,
                                          count=self.config.val_count, size=self.config.val_size,
-                                         max_side=self.config.max_side)
+                                         max_side=self.config.max_side, equalize=self.config.equalize)
             for reason in self.val_set.skipped:
                 self._warn(f"validation: skipped {reason}")
 
@@ -323,7 +323,8 @@ class Trainer:
         """Train from the current step to ``config.steps``; returns what was written."""
         self._prepare()
         stream = TrainStream(StreamSpec(self.plan.pools, self.plan.weights, self.config.crop, self.config.seed,
-                                        self.config.max_side, cache_bytes=(1 << 30) // max(1, self.workers)))
+                                        self.config.max_side, cache_bytes=(1 << 30) // max(1, self.workers),
+                                        light_share=self.config.light_share, equalize=self.config.equalize))
         loader = make_loader(stream, self.config.batch_size, start_micro=self.step * self.config.accumulate,
                              rank=self.dist.rank, world=self.dist.world, workers=self.workers,
                              pin=self.device.type == "cuda")

@@ -8,9 +8,14 @@ The set is built once and never changes during a run (nor across a resume):
   crop position and the degradation drawn from a generator seeded with
   (seed, task, j) only.
 
-Low-light inputs are histogram-equalised before the network, as in training;
+Inputs are histogram-equalised before the network as in training (every
+low-light input, or with ``equalize="auto"`` those with mean luma < 0.2);
 ``psnr_in`` / ``ssim_in`` score the degraded input the user has (not
-equalised) against the target, ``psnr_out`` / ``ssim_out`` the restored crop.
+equalised) against the target, ``psnr_out`` / ``ssim_out`` the restored crop,
+``shift`` the mean absolute change of each crop's mean brightness (8-bit
+levels) from its target.  A ``clean`` group (when the mix has clean photos)
+gives held-out photos unchanged: it measures the harm done to a photo that
+needs nothing.
 Metrics follow the ``diffuir`` protocol (Y channel, 8-bit), averaged per task.
 """
 
@@ -73,6 +78,7 @@ class ValScore:
     psnr_out: float
     ssim_in: float
     ssim_out: float
+    shift: float = float("nan")
 
 
 def _to_tensor(crops: list[np.ndarray]) -> Tensor:
@@ -85,17 +91,20 @@ def _center(img: np.ndarray, size: int) -> np.ndarray:
     return img[y : y + size, x : x + size]
 
 
-def _make_task(task: str, lqs: list[np.ndarray], gts: list[np.ndarray], task_index: int) -> ValTask:
-    from ..engine.preprocess import equalize_histogram
+def _make_task(task: str, lqs: list[np.ndarray], gts: list[np.ndarray], task_index: int, equalize: str) -> ValTask:
+    from ..engine.preprocess import equalize_histogram, needs_equalizing
 
-    x_in = [equalize_histogram(c) if task == "low-light" else c for c in lqs]
+    def equalized(c: np.ndarray) -> bool:
+        return needs_equalizing(c) if equalize == "auto" else task == "low-light"
+
+    x_in = [equalize_histogram(c) if equalized(c) else c for c in lqs]
     lq, gt = _to_tensor(lqs), _to_tensor(gts)
     gen = torch.Generator("cpu").manual_seed(VAL_SEED + task_index)
     noise = torch.randn(lq.shape, generator=gen, dtype=torch.float32)
     return ValTask(task, lq, _to_tensor(x_in), gt, noise)
 
 
-def _paired_task(pool: TaskPool, count: int, size: int, index: int, skipped: list[str]) -> ValTask | None:
+def _paired_task(pool: TaskPool, count: int, size: int, index: int, skipped: list[str], equalize: str) -> ValTask | None:
     n = len(pool.items)
     chosen = [pool.items[int(i)] for i in np.unique(np.linspace(0, n - 1, min(count, n)).round().astype(int))]
     images = []
@@ -114,10 +123,10 @@ def _paired_task(pool: TaskPool, count: int, size: int, index: int, skipped: lis
     side = min(size, *(min(g.shape[:2]) for _, g in images))
     lqs = [_center(lq, side).astype(np.float32) / 255.0 for lq, _ in images]
     gts = [_center(gt, side).astype(np.float32) / 255.0 for _, gt in images]
-    return _make_task(pool.task, lqs, gts, index)
+    return _make_task(pool.task, lqs, gts, index, equalize)
 
 
-def _synthetic_task(task: str, photos: list[np.ndarray], count: int, size: int, index: int) -> ValTask:
+def _synthetic_task(task: str, photos: list[np.ndarray], count: int, size: int, index: int, equalize: str) -> ValTask:
     from ..degrade import degrade
 
     side = min(size, *(min(p.shape[:2]) for p in photos))
@@ -128,14 +137,16 @@ def _synthetic_task(task: str, photos: list[np.ndarray], count: int, size: int, 
         h, w = photo.shape[:2]
         y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
         gt = np.ascontiguousarray(photo[y : y + side, x : x + side], dtype=np.float32) / 255.0
-        lqs.append(np.clip(degrade(gt, task, rng), 0.0, 1.0).astype(np.float32))
+        lqs.append(gt.copy() if task == "clean" else np.clip(degrade(gt, task, rng), 0.0, 1.0).astype(np.float32))
         gts.append(gt)
-    return _make_task(task, lqs, gts, index)
+    return _make_task(task, lqs, gts, index, equalize)
 
 
 def build_val_set(pools: list[TaskPool], photos: list[str], tasks: tuple[str, ...], *, count: int = 8, size: int = 128,
-                  max_side: int = 1024) -> ValSet:
+                  max_side: int = 1024, equalize: str = "task") -> ValSet:
     """The fixed validation set: paired ``pools`` first, then synthetic crops of ``photos`` for ``tasks``.
+
+    ``tasks`` may include ``clean`` (photo crops given unchanged).
 
     Unreadable images are skipped and reported in ``ValSet.skipped``.
     """
@@ -144,7 +155,7 @@ def build_val_set(pools: list[TaskPool], photos: list[str], tasks: tuple[str, ..
     skipped: list[str] = []
     out: list[ValTask] = []
     for pool in pools:
-        task = _paired_task(pool, count, size, TASK_IDS[pool.task], skipped)
+        task = _paired_task(pool, count, size, TASK_IDS[pool.task], skipped, equalize)
         if task is not None:
             out.append(task)
     decoded = []
@@ -156,7 +167,7 @@ def build_val_set(pools: list[TaskPool], photos: list[str], tasks: tuple[str, ..
     if decoded:
         paired = {t.task for t in out}
         for task in tasks:
-            made = _synthetic_task(task, decoded, count, size, 10 + TASK_IDS[task])
+            made = _synthetic_task(task, decoded, count, size, 10 + TASK_IDS[task], equalize)
             # a task validated on both pairs and photos reports the photos as "TASK-synthetic"
             out.append(replace(made, name=f"{task}-synthetic") if task in paired else made)
     return ValSet(tuple(out), tuple(skipped))
@@ -166,6 +177,11 @@ def _u8(batch: Tensor) -> list[np.ndarray]:
     """(N, 3, H, W) float [0, 1] -> N arrays (H, W, 3) uint8, rounded as floor(v * 255 + 0.5)."""
     arr = batch.clamp(0, 1).permute(0, 2, 3, 1).numpy()
     return list(np.floor(arr * 255.0 + 0.5).astype(np.uint8))
+
+
+def _mean_shift(outs: list[np.ndarray], gts: list[np.ndarray]) -> float:
+    """Mean over images of |mean(out) - mean(gt)|, in 8-bit levels."""
+    return float(np.mean([abs(float(o.mean()) - float(g.mean())) for o, g in zip(outs, gts)]))
 
 
 def _mean_scores(outs: list[np.ndarray], gts: list[np.ndarray]) -> tuple[float, float]:
@@ -193,6 +209,7 @@ def evaluate(net: torch.nn.Module, val: ValSet, *, device: torch.device, steps: 
         restored = ((x0 + 1.0) * 0.5).clamp(0.0, 1.0).cpu()
         gts = _u8(task.gt)
         psnr_in, ssim_in = _mean_scores(_u8(task.lq), gts)
-        psnr_out, ssim_out = _mean_scores(_u8(restored), gts)
-        results.append(ValScore(task.name, psnr_in, psnr_out, ssim_in, ssim_out))
+        outs = _u8(restored)
+        psnr_out, ssim_out = _mean_scores(outs, gts)
+        results.append(ValScore(task.name, psnr_in, psnr_out, ssim_in, ssim_out, _mean_shift(outs, gts)))
     return results

@@ -1,0 +1,117 @@
+"""What teaches a model to leave photos alone: clean pairs, lightened degradations, equalisation as restore does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from uir_cli.degrade import degrade, lighten
+from uir_cli.errors import UsageError
+from uir_cli.training.config import parse_mix
+from uir_cli.training.plan import plan_data
+from uir_cli.training.stream import TASK_IDS, Item, StreamSpec, TaskPool, TrainStream
+from uir_cli.training.validation import build_val_set, evaluate
+
+from tests.training.conftest import smooth_image, tiny_config
+
+
+def _stream(photos, tasks, weights, **spec):
+    items = tuple(Item(gt=str(p)) for p in sorted(photos.iterdir()))
+    return TrainStream(StreamSpec(tuple(TaskPool(t, items) for t in tasks), weights, 32, 0, **spec))
+
+
+def test_mix_takes_clean_beside_the_tasks():
+    assert parse_mix("haze:2,clean:1,LOL:3") == {"haze": 2, "clean": 1, "low-light": 3}
+    with pytest.raises(UsageError):
+        parse_mix("cleaner:1")
+
+
+def test_clean_samples_are_their_own_target(photos):
+    stream = _stream(photos, ("clean",), (1,))
+    for g in range(4):
+        lq, gt, task, _ = stream[g]
+        assert task == TASK_IDS["clean"] and torch.equal(lq, gt)
+
+
+def test_the_plan_adds_a_clean_pool_from_the_photos_or_else_the_pair_targets(tmp_path, photos, pairs):
+    plan = plan_data(tiny_config(tmp_path / "run", synthetic=[str(photos)], mix="haze:1,clean:1", tasks="haze"))
+    assert plan.tasks == ("haze", "clean")
+    clean = plan.pools[1]
+    assert len(clean.items) == 3 and all(i.lq is None for i in clean.items)
+    plan = plan_data(tiny_config(tmp_path / "run2", data=[f"{pairs}:haze"], mix="haze:1,clean:1"))
+    assert plan.tasks == ("haze", "clean")
+    assert sorted(i.gt for i in plan.pools[1].items) == sorted(str(p) for p in (pairs / "target").iterdir())
+    # without clean in the mix nothing changes
+    assert plan_data(tiny_config(tmp_path / "run3", data=[f"{pairs}:haze"])).tasks == ("haze",)
+
+
+def test_lighten_is_the_same_composite_at_a_lower_strength():
+    rng = np.random.default_rng(3)
+    clean = smooth_image(rng, 48, 48).astype(np.float32) / 255.0
+    hazy = degrade(clean, "haze", np.random.default_rng(4))
+    assert np.array_equal(lighten(clean, hazy, 0.0), clean)
+    assert np.allclose(lighten(clean, hazy, 1.0), hazy)
+    half = lighten(clean, hazy, 0.5)
+    err_full, err_half = np.abs(hazy - clean).mean(), np.abs(half - clean).mean()
+    assert err_half == pytest.approx(err_full / 2, rel=0.02)
+
+
+def test_light_share_makes_some_samples_lighter_and_zero_keeps_the_old_stream(photos):
+    old = _stream(photos, ("rain",), (1,))
+    same = _stream(photos, ("rain",), (1,), light_share=0.0)
+    light = _stream(photos, ("rain",), (1,), light_share=1.0)
+    errors_old, errors_light = [], []
+    for g in range(12):
+        lq, gt, _, _ = old[g]
+        assert torch.equal(lq, same[g][0])
+        errors_old.append(float((lq - gt).abs().mean()))
+        lq_l, gt_l, _, _ = light[g]
+        assert torch.equal(gt_l, gt)  # same crop: only the degradation's strength differs
+        errors_light.append(float((lq_l - gt_l).abs().mean()))
+    assert all(l <= o + 1e-6 for l, o in zip(errors_light, errors_old))
+    assert np.mean(errors_light) < 0.8 * np.mean(errors_old)
+
+
+def _dark_pairs(tmp_path, mean):
+    folder = tmp_path / f"pairs{mean}"
+    (folder / "input").mkdir(parents=True)
+    (folder / "target").mkdir()
+    rng = np.random.default_rng(5)
+    gt = smooth_image(rng, 32, 32)  # the crop is the whole image
+    lq = np.clip(gt.astype(np.float32) * (mean / max(gt.mean() / 255.0, 1e-3)), 0, 255).astype(np.uint8)
+    Image.fromarray(gt).save(folder / "target" / "a.png")
+    Image.fromarray(lq).save(folder / "input" / "a.png")
+    return folder
+
+
+@pytest.mark.parametrize("mean, equalised", [(0.1, True), (0.4, False)])
+def test_auto_equalisation_follows_restore_not_the_task_label(tmp_path, mean, equalised):
+    folder = _dark_pairs(tmp_path, mean)
+    item = Item(gt=str(folder / "target" / "a.png"), lq=str(folder / "input" / "a.png"))
+    for task in ("low-light", "haze"):
+        stream = TrainStream(StreamSpec((TaskPool(task, (item,)),), (1,), 32, 0, equalize="auto"))
+        lq = stream[0][0].numpy()
+        stretched = bool(np.allclose(lq.reshape(3, -1).max(axis=1), 1.0, atol=1 / 255))
+        assert stretched == equalised, (task, mean)
+    # the authors' rule: every low-light input is equalised, a bright one too
+    stream = TrainStream(StreamSpec((TaskPool("low-light", (item,)),), (1,), 32, 0, equalize="task"))
+    assert np.allclose(stream[0][0].numpy().reshape(3, -1).max(axis=1), 1.0)
+
+
+def test_validation_reports_a_clean_row_with_the_brightness_shift(photos):
+    paths = [str(p) for p in sorted(photos.iterdir())]
+    val = build_val_set([], paths, ("haze", "clean"), count=2, size=32)
+    clean = next(t for t in val.tasks if t.task == "clean")
+    assert torch.equal(clean.lq, clean.gt)
+
+    class Darken(torch.nn.Module):  # predicts a residual that darkens everything by 0.1 (in [-1, 1] units)
+        def forward(self, x_t, x_in, time):
+            return torch.full_like(x_in, 0.1)
+
+    scores = {s.task: s for s in evaluate(Darken(), val, device=torch.device("cpu"), steps=1)}
+    assert scores["clean"].psnr_in == 100.0  # identical input: capped, not inf
+    # x0 = x_in - residual: 0.1 in [-1, 1] is 0.05 of the range, about 12.75 levels
+    assert scores["clean"].shift == pytest.approx(12.75, abs=1.0)
+    assert scores["clean"].psnr_out < 40
