@@ -10,13 +10,13 @@ from uir_cli.errors import DeviceError, UsageError
 
 def test_non_finite_tiles_are_redone_in_fp32(tiny_weights):
     restorer = load_restorer(tiny_weights, device="cpu", precision="bf16")
-    forward = restorer.net.forward
+    forward_shared = restorer.net.forward_shared
 
-    def unstable(x_t, x_in, time):  # what an fp16 overflow looks like: NaN under reduced precision only
-        out = forward(x_t, x_in, time)
+    def unstable(x_t, x_in, time, owner):  # what an fp16 overflow looks like: NaN under reduced precision only
+        out = yield from forward_shared(x_t, x_in, time, owner)
         return torch.full_like(out, float("nan")) if torch.is_autocast_enabled("cpu") else out
 
-    restorer.net.forward = unstable
+    restorer.net.forward_shared = unstable
     lq = torch.rand(1, 3, 24, 32)
     out = restorer.restore_tensor(lq, tile=16, overlap=4)
     assert torch.isfinite(out).all()

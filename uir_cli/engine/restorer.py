@@ -20,6 +20,7 @@ from torch import Tensor
 from ..diffusion.sampler import Sampler
 from ..diffusion.schedule import Schedule
 from ..errors import UsageError
+from ..nn.shared import merge
 from ..nn.unet import DiffUIRNet
 from .device import Placement, device_name, placement
 from .memory import free_memory, max_tile_pixels
@@ -89,6 +90,47 @@ class Restorer:
                 redone = bad.tolist()
                 self.fallbacks += len(idx)
         return out.clamp_(-1.0, 1.0), redone
+
+    @torch.inference_mode()
+    def predict_shared(self, batches: list[tuple[Tensor, Tensor, Tensor, list]], time: Tensor,
+                       key_strides: dict | None = None) -> tuple[list[Tensor], bool]:
+        """The network on the tiles of some images at once, the tiles of each image sharing statistics.
+
+        ``batches``: (x_t, x_in, owner, images): tiles (B, 3, h, w) float32 on the device, the
+        pixels each owns (B, 1, h, w) (see :meth:`TilePlan.owner`), and per sample a key naming
+        its image.  All batches run in lockstep through the network; at every GroupNorm, linear
+        attention and middle attention the tiles of one image use the statistics of all of them
+        (:mod:`uir_cli.nn.shared`).  ``key_strides``: per image, the thinning of the middle
+        attention's keys.  Returns each batch's prediction, float32 clamped to [-1, 1], and
+        whether the call was redone in float32 (at reduced precision, when any output was not
+        finite; all tiles together, since they share their statistics).
+        """
+        outs = self._lockstep(batches, time, key_strides or {}, self.place.dtype)
+        if self.place.dtype != torch.float32 and not all(bool(torch.isfinite(o).all()) for o in outs):
+            outs = self._lockstep(batches, time, key_strides or {}, torch.float32)
+            self.fallbacks += sum(b[0].shape[0] for b in batches)
+            return outs, True
+        return outs, False
+
+    def _lockstep(self, batches, time, key_strides: dict, dtype: torch.dtype) -> list[Tensor]:
+        with self._autocast(dtype):
+            gens = [self.net.forward_shared(x_t, x_in, time, owner) for x_t, x_in, owner, _ in batches]
+            parts = [next(g) for g in gens]
+            while True:
+                by_image: dict = {}
+                for (_, _, _, images), part in zip(batches, parts):
+                    for j, image in enumerate(images):
+                        by_image.setdefault(image, []).append(part.sample(j))
+                merged = {image: merge(ps, key_strides.get(image, 1)) for image, ps in by_image.items()}
+                del by_image
+                parts, outs = [], []
+                for g, (_, _, _, images) in zip(gens, batches):
+                    try:
+                        parts.append(g.send([merged[image] for image in images]))
+                    except StopIteration as stop:  # every generator ends at the same point
+                        outs.append(stop.value.float().clamp_(-1.0, 1.0))
+                if outs:
+                    return outs
 
     def plan(self, height: int, width: int, *, tile: int | None = None, overlap: int = 32, batch: int = 1) -> TilePlan:
         """Tiles for an image: ``tile`` None = automatic (whole when ``batch`` such tiles fit), 0 = whole, else max side."""

@@ -2,12 +2,16 @@
 
 Each image in flight is an :class:`ImageJob`: its condition x_in, its sampler
 state x, and a :class:`~uir_cli.engine.tiling.TilePlan`.  At every sampler
-step the tiles of all jobs are evaluated by the network in batches (tiles of
-one shape stacked together), each tile's prediction is blended into its
-image with the plan's window, and then every image takes the step.  The
-starting noise is drawn for the whole image (spec section 3) and tiles are cut
-from the state, so a seed gives the same picture for any tile or batch size up
-to the blending of overlaps, and exactly the whole-image result with one tile.
+step the tiles of all tiled jobs go through the network together (tiles of
+one shape stacked in batches), in lockstep: at each GroupNorm, linear attention
+and middle attention the tiles of one image share the statistics of all of
+them (:mod:`uir_cli.nn.shared`), so the tiles are normalised as the whole
+image is.  Each tile's prediction is blended into its image with the plan's
+window, and then every image takes the step.  The starting noise is drawn for
+the whole image (spec section 3) and tiles are cut from the state, so a seed
+gives the same picture for any tile or batch size up to float rounding and the
+tiles' borders (a convolution near a tile's edge sees zero padding instead of
+the neighbouring pixels), and exactly the whole-image result with one tile.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import torch
 from torch import Tensor
 
 from ..diffusion.sampler import starting_noise
+from ..nn.shared import key_stride
 from .tiling import Box, TilePlan
 
 
@@ -71,44 +76,74 @@ def _start(job: ImageJob, sampler) -> None:
 
 @torch.inference_mode()
 def restore_jobs(restorer, jobs: list[ImageJob], *, steps: int, batch_size: int = 1, progress: Progress | None = None) -> None:
-    """Run the whole sampler for ``jobs`` together; afterwards ``job.result()`` gives each image."""
+    """Run the whole sampler for ``jobs`` together; afterwards ``job.result()`` gives each image.
+
+    At every step the tiles of all tiled images run through the network in lockstep, the
+    tiles of each image sharing their normalisation statistics and attention contexts
+    (:meth:`Restorer.predict_shared`), so a tiled image gets the whole image's picture up to
+    float rounding and the tiles' borders.
+    """
     sampler = restorer.sampler(steps)
     for job in jobs:
         _start(job, sampler)
-    work = [(job, i, box) for job in jobs for i, box in enumerate(job.plan.boxes)]
-    by_shape: dict[tuple[int, int], list] = {}
-    for item in work:
-        by_shape.setdefault(item[2].shape, []).append(item)
+    whole = [(job, 0, job.plan.boxes[0]) for job in jobs if job.plan.whole]
+    tiled = [(job, i, box) for job in jobs if not job.plan.whole for i, box in enumerate(job.plan.boxes)]
+    strides = {id(job): key_stride(_lowest_positions(restorer, job)) for job in jobs if not job.plan.whole}
     for k in range(sampler.steps):
         time = sampler.time_input(k).to(restorer.device)
-        whole_pred: dict[int, Tensor] = {}
-        for group in by_shape.values():
-            for s in range(0, len(group), max(1, batch_size)):
-                chunk = group[s : s + batch_size]
-                if len(chunk) == 1:
-                    xt, xin = (t[None] for t in chunk[0][0].tile(chunk[0][2]))
-                else:
-                    pairs = [job.tile(box) for job, _, box in chunk]
-                    xt = torch.stack([p[0] for p in pairs])
-                    xin = torch.stack([p[1] for p in pairs])
-                pred, redone = restorer.predict_checked(xt, xin, time)
-                del xt, xin
+        preds: dict[int, Tensor] = {}
+        for chunk in _batches(whole, batch_size):
+            xt, xin = _stack(chunk)
+            pred, redone = restorer.predict_checked(xt, xin, time)
+            del xt, xin
+            for j, (job, _, _) in enumerate(chunk):
+                job.fallback_tiles += int(redone[j])
+                preds[id(job)] = pred[j]
+            _report(progress, chunk)
+        if tiled:
+            chunks = _batches(tiled, batch_size)
+            batches = [(*_stack(chunk), torch.stack([job.plan.owner(i, restorer.device)[None] for job, i, _ in chunk]),
+                        [id(job) for job, _, _ in chunk]) for chunk in chunks]
+            outs, redone = restorer.predict_shared(batches, time, strides)
+            del batches
+            for chunk, pred in zip(chunks, outs):
                 for j, (job, i, box) in enumerate(chunk):
-                    job.fallback_tiles += int(redone[j])
-                    if job.plan.whole:
-                        whole_pred[id(job)] = pred[j]
-                    else:
-                        job.acc[:, box.y0 : box.y1, box.x0 : box.x1].addcmul_(pred[j], job.plan.window(i, pred.device))
-                if progress is not None:
-                    progress(len(chunk), sum(b.shape[0] * b.shape[1] for _, _, b in chunk))
+                    job.fallback_tiles += int(redone)
+                    job.acc[:, box.y0 : box.y1, box.x0 : box.x1].addcmul_(pred[j], job.plan.window(i, pred.device))
+                _report(progress, chunk)
+            del outs
         for job in jobs:
-            if job.plan.whole:
-                pred = whole_pred.pop(id(job))
-            else:
-                pred = job.acc.div_(job.wsum)
+            pred = preds.pop(id(job)) if job.plan.whole else job.acc.div_(job.wsum)
             job.x = sampler.step(k, job.x, job.x_in, pred, inplace=True)
             if not job.plan.whole:
                 if k + 1 < sampler.steps:
                     job.acc.zero_()
                 else:
                     job.acc = None  # the last step wrote x0 into it, and it is now job.x
+
+
+def _batches(items: list, batch_size: int) -> list[list]:
+    """Items grouped by tile shape, at most ``batch_size`` in a group."""
+    by_shape: dict[tuple[int, int], list] = {}
+    for item in items:
+        by_shape.setdefault(item[2].shape, []).append(item)
+    n = max(1, batch_size)
+    return [group[s : s + n] for group in by_shape.values() for s in range(0, len(group), n)]
+
+
+def _stack(chunk: list) -> tuple[Tensor, Tensor]:
+    if len(chunk) == 1:
+        return tuple(t[None] for t in chunk[0][0].tile(chunk[0][2]))
+    pairs = [job.tile(box) for job, _, box in chunk]
+    return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
+
+
+def _report(progress: Progress | None, chunk: list) -> None:
+    if progress is not None:
+        progress(len(chunk), sum(b.shape[0] * b.shape[1] for _, _, b in chunk))
+
+
+def _lowest_positions(restorer, job: ImageJob) -> int:
+    """Positions of the image at the network's lowest resolution (where the middle attention is)."""
+    m = restorer.net.config.size_multiple // 2
+    return -(-job.plan.height // m) * -(-job.plan.width // m)

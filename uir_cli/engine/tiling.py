@@ -78,6 +78,14 @@ def _axis_weights(segments: list[tuple[int, int]], k: int, device=None) -> Tenso
     return w
 
 
+def _axis_owned(segments: list[tuple[int, int]], k: int) -> tuple[int, int]:
+    """The part of segment k (relative to its start) that it owns: up to the middle of each overlap."""
+    start, end = segments[k]
+    lo = 0 if k == 0 else (segments[k - 1][1] + start) // 2 - start
+    hi = end - start if k == len(segments) - 1 else (end + segments[k + 1][0]) // 2 - start
+    return lo, hi
+
+
 @dataclass(frozen=True)
 class TilePlan:
     height: int
@@ -105,6 +113,20 @@ class TilePlan:
         """The blending weights of tile ``index`` (in :attr:`boxes` order): (th, tw) float32."""
         r, c = divmod(index, len(self.cols))
         return _axis_weights(list(self.rows), r, device)[:, None] * _axis_weights(list(self.cols), c, device)[None, :]
+
+    def owner(self, index: int, device=None) -> Tensor:
+        """Which pixels of tile ``index`` it owns: (th, tw) float32, 1 or 0.
+
+        The overlap of two tiles is split in its middle, so every pixel of the image
+        is owned by exactly one tile: the pixels over which the tiles' shared
+        statistics are taken (see :mod:`uir_cli.nn.shared`).
+        """
+        r, c = divmod(index, len(self.cols))
+        (y0, y1), (x0, x1) = _axis_owned(list(self.rows), r), _axis_owned(list(self.cols), c)
+        th, tw = self.tile_shape
+        mask = torch.zeros((th, tw), dtype=torch.float32, device=device)
+        mask[y0:y1, x0:x1] = 1.0
+        return mask
 
 
 def plan_tiles_by_area(height: int, width: int, max_pixels: int, overlap: int = 32, multiple: int = 16) -> TilePlan:

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .shared import ContextPartial, GroupPartial, KeysPartial
+
 HEADS = 4
 DIM_HEAD = 32
 GROUPS = 8
@@ -383,6 +385,155 @@ class DiffUIRNet(nn.Module):
         x = self.final_res_block(torch.cat((x, r), dim=1), t)
         x = self.final_conv(x)
         return x[..., :h, :w]
+
+
+    # -- tiles that share statistics (see uir_cli.nn.shared) ----------------------------------
+
+    def forward_shared(self, x_t: Tensor, x_in: Tensor, time: Tensor, owner: Tensor):
+        """:meth:`forward` for tiles of an image, as a generator that asks for shared statistics.
+
+        ``owner``: (B, 1, H, W) float32 in [0, 1], the share of each pixel that the tile owns.
+        At each non-local operation (every GroupNorm, every linear attention's context, the
+        middle attention's keys) the generator yields a partial (:mod:`uir_cli.nn.shared`) over
+        the owned pixels, and must be sent back, per sample of the batch, the merged partial to
+        normalise with.  It returns what :meth:`forward` returns; with each sample's own partial
+        sent back and ``owner`` all ones, that is :meth:`forward` up to float rounding (on
+        inputs that need no padding (:func:`uir_cli.nn.shared.run_alone`).
+        """
+        h, w = x_t.shape[-2:]
+        m = self.config.size_multiple
+        pad_h, pad_w = (-h) % m, (-w) % m
+        x = torch.cat((x_t, x_in), dim=1)
+        owner = owner.float()
+        if pad_h or pad_w:  # padded pixels are nobody's: they count in no statistic
+            x = _reflect_pad(x, pad_w, pad_h)
+            owner = F.pad(owner, (0, pad_w, 0, pad_h))
+        owners = [owner]
+        for _ in range(len(self.downs) - 1):
+            owners.append(F.avg_pool2d(owners[-1], 2))
+
+        # All tiles of an image wait at each yield, so what a tile holds across a yield is held
+        # for the whole image: hand inputs over in lists that the callee empties, and keep the
+        # 6-channel input instead of the init_conv output r (computed again at the end).
+        inp = x
+        x = self.init_conv(inp)
+        time = torch.as_tensor(time, dtype=torch.float32, device=x.device)
+        if time.ndim == 0:
+            time = time.expand(x.shape[0])
+        t = self.time_mlp(time).to(x.dtype)
+
+        skips = []
+        for level, (block1, block2, attn, down) in enumerate(self.downs):
+            own = owners[level]
+            held = [x]
+            del x
+            x = yield from _resnet_shared(block1, held, t, own)
+            skips.append(x)
+            held = [x]
+            del x
+            x = yield from _resnet_shared(block2, held, t, own)
+            x = x + (yield from _linear_attention_shared(attn.fn, x, own))
+            skips.append(x)
+            x = down(x)
+
+        own = owners[-1]
+        held = [x]
+        del x
+        x = yield from _resnet_shared(self.mid_block1, held, t, own)
+        x = x + (yield from _attention_shared(self.mid_attn.fn, x, own))
+        held = [x]
+        del x
+        x = yield from _resnet_shared(self.mid_block2, held, t, own)
+
+        for level, (block1, block2, attn, up) in zip(reversed(range(len(self.ups))), self.ups):
+            own = owners[level]
+            held = [x, skips.pop()]
+            del x
+            x = yield from _resnet_shared(block1, held, t, own)
+            held = [x, skips.pop()]
+            del x
+            x = yield from _resnet_shared(block2, held, t, own)
+            x = x + (yield from _linear_attention_shared(attn.fn, x, own))
+            x = up(x)
+
+        held = [x, self.init_conv(inp)]
+        del x, inp
+        x = yield from _resnet_shared(self.final_res_block, held, t, owners[0])
+        x = self.final_conv(x)
+        return x[..., :h, :w]
+
+
+def _norm_act(block: Block, y: Tensor, owner: Tensor, scale_shift: tuple[Tensor, Tensor] | None = None):
+    """The rest of :meth:`Block.forward` after its convolution ``y``, GroupNorm statistics asked for."""
+    parts = yield GroupPartial.of(y, owner, GROUPS)
+    stats = [p.shared() for p in parts]
+    mean = torch.cat([s[0] for s in stats]).to(y.device)  # (B, G)
+    var = torch.cat([s[1] for s in stats]).to(y.device)
+    c = y.shape[1]
+    norm = block.norm
+    inv = torch.rsqrt(var + norm.eps).repeat_interleave(c // GROUPS, dim=1)  # (B, C)
+    scale = inv * norm.weight.float()[None]
+    shift = norm.bias.float()[None] - mean.repeat_interleave(c // GROUPS, dim=1) * scale
+    y = torch.addcmul(shift[:, :, None, None].to(y.dtype), y, scale[:, :, None, None].to(y.dtype))
+    if scale_shift is not None:
+        s, sh = scale_shift
+        y = torch.addcmul(sh, y, s + 1)
+    return F.silu(y)
+
+
+def _resnet_shared(block: ResnetBlock, held: list[Tensor], t_emb: Tensor, owner: Tensor):
+    """:meth:`ResnetBlock.forward` on the channel concatenation of ``held`` (emptied), as a generator."""
+    x = held[0] if len(held) == 1 else torch.cat(held, dim=1)
+    held.clear()
+    scale, shift = block.mlp(t_emb)[:, :, None, None].chunk(2, dim=1)
+    res = block.res_conv(x)
+    y = block.block1.proj(x)
+    del x
+    y = yield from _norm_act(block.block1, y, owner, (scale, shift))
+    y = block.block2.proj(y)
+    y = yield from _norm_act(block.block2, y, owner)
+    return y.add_(res) if y.dtype == res.dtype else y + res
+
+
+def _linear_attention_shared(prenorm: PreNorm, x: Tensor, owner: Tensor):
+    """``PreNorm(LinearAttention)`` with the context summed over the whole image (a generator step)."""
+    la: LinearAttention = prenorm.fn
+    b, _, h, w = x.shape
+    n = h * w
+    hidden = HEADS * DIM_HEAD
+    weight = la.to_qkv.weight
+    kv = conv1x1(prenorm.norm(x), weight[hidden:])
+    k, v = (t.reshape(b, HEADS, DIM_HEAD, n) for t in kv.chunk(2, dim=1))
+    partial = ContextPartial.of(k, v, owner)
+    del kv, k, v
+    parts = yield partial
+    context = torch.cat([p.shared(DIM_HEAD**-0.5) for p in parts]).to(x.device, x.dtype)
+    q = conv1x1(prenorm.norm(x), weight[:hidden]).reshape(b, HEADS, DIM_HEAD, n).softmax(dim=-2)
+    out = torch.matmul(context.transpose(-1, -2), q)
+    del q
+    return la.to_out(out.reshape(b, hidden, h, w))
+
+
+def _attention_shared(prenorm: PreNorm, x: Tensor, owner: Tensor):
+    """``PreNorm(Attention)`` whose queries attend to the keys of the whole image (a generator step)."""
+    att: Attention = prenorm.fn
+    b, _, h, w = x.shape
+    n = h * w
+    q, k, v = (t.reshape(b, HEADS, DIM_HEAD, n) for t in att.to_qkv(prenorm.norm(x)).chunk(3, dim=1))
+    partial = KeysPartial.of(k, v, owner)
+    del k, v
+    parts = yield partial
+    outs = []
+    for j, part in enumerate(parts):
+        keys, values, logw = part.keys[0].to(q.dtype), part.values[0].to(q.dtype), part.logw[0].to(q.dtype)
+        q_t = (q[j] * DIM_HEAD**-0.5).transpose(-1, -2)  # (heads, n, d)
+        v_t = values.transpose(-1, -2)  # (heads, m, d)
+        rows = max(1, ATTENTION_CHUNK // (HEADS * keys.shape[-1]))
+        chunks = [torch.matmul((torch.matmul(q_t[:, i : i + rows], keys) + logw).softmax(dim=-1), v_t)
+                  for i in range(0, n, rows)]
+        outs.append(torch.cat(chunks, dim=1))  # (heads, n, d)
+    out = torch.stack(outs)  # (b, heads, n, d)
+    return att.to_out(out.transpose(-1, -2).reshape(b, HEADS * DIM_HEAD, h, w))
 
 
 def _reflect_pad(x: Tensor, pad_w: int, pad_h: int) -> Tensor:

@@ -1,0 +1,47 @@
+"""Tiles that agree with the whole image: tiles of one image share their statistics."""
+
+import torch
+
+from uir_cli.engine.restorer import load_restorer
+from uir_cli.engine.tiling import plan_tiles
+
+
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(10 * torch.log10(1 / ((a - b) ** 2).mean()))
+
+
+def test_every_pixel_is_owned_by_exactly_one_tile():
+    plan = plan_tiles(100, 150, 64, overlap=24, multiple=8)
+    count = torch.zeros(100, 150)
+    for i, box in enumerate(plan.boxes):
+        count[box.y0 : box.y1, box.x0 : box.x1] += plan.owner(i)
+    assert plan.count == 8 and torch.equal(count, torch.ones(100, 150))
+
+
+def test_tiles_with_shared_statistics_reproduce_the_whole_image(tiny_weights):
+    restorer = load_restorer(tiny_weights, device="cpu", precision="fp32")
+    torch.manual_seed(1)
+    lq = torch.rand(1, 3, 96, 128)
+    whole = restorer.restore_tensor(lq, tile=0)
+    tiled = restorer.restore_tensor(lq, tile=64, overlap=32)
+    assert restorer.plan(96, 128, tile=64, overlap=32).count == 6
+    # What remains is the tiles' borders: a convolution near a tile's edge sees zero padding.
+    assert _psnr(tiled, whole) > 45
+    assert _psnr(restorer.restore_tensor(lq, tile=96, overlap=32), whole) > 50  # fewer borders, closer
+
+
+def test_tiles_of_several_images_in_one_batch_keep_to_their_own_image(tiny_weights):
+    restorer = load_restorer(tiny_weights, device="cpu", precision="fp32")
+    from uir_cli.engine.tiled import ImageJob, restore_jobs
+
+    torch.manual_seed(2)
+    a, b = torch.rand(3, 64, 96), torch.rand(3, 64, 96) * 0.3  # different statistics
+    alone = []
+    for x in (a, b):
+        job = ImageJob(key=0, x_in=x * 2 - 1, plan=restorer.plan(64, 96, tile=64, overlap=16))
+        restore_jobs(restorer, [job], steps=3)
+        alone.append(job.result())
+    jobs = [ImageJob(key=i, x_in=x * 2 - 1, plan=restorer.plan(64, 96, tile=64, overlap=16)) for i, x in enumerate((a, b))]
+    restore_jobs(restorer, jobs, steps=3, batch_size=4)
+    for job, expected in zip(jobs, alone):
+        assert (job.result() - expected).abs().max() < 1e-5
