@@ -566,6 +566,32 @@ def test_16_a_file_claimed_by_a_run_that_dies_is_done_by_the_run_that_waited(tin
     assert {f["status"] for f in json.loads(report.read_text())["files"]} == {"done"}
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to lock as another user")
+def test_16_a_lock_held_by_another_user_is_not_waited_for(tiny_weights, tmp_path):
+    from uir_cli.engine.locks import lock_path
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    _img(src / "a.png")
+    _img(src / "b.png", seed=1)
+    out.mkdir()
+    lock = lock_path(out / "a.png")
+    lock.write_text("")
+    os.chown(lock, 4242, 4242)
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR); "
+                               "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(600)", str(lock)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = _restore(src, "--out", out, weights=tiny_weights)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 1, result.output
+    (line,) = _failed_lines(result.output)
+    assert "a.png" in line and "locked by another user (uid 4242)" in line
+    assert (out / "b.png").is_file()
+
+
 # --- all of it at once, as root, in a folder another user filled -----------------------------------
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from . import signals
+from . import signals  # its import installs the start-up guard: Ctrl-C or kill while modules load, exit 130
 
-_before_import = signals.startup_guard()  # Ctrl-C or kill while the modules load: one line, exit 130
-
+import os  # noqa: E402
 import sys  # noqa: E402
 from enum import Enum  # noqa: E402
 
@@ -64,18 +63,24 @@ def main() -> None:
     signals.install()  # before anything runs: SIGTERM ends a command as Ctrl-C does
     try:
         app(prog_name="uir")
-    except KeyboardInterrupt:  # outside a command's own handling (while parsing, say)
+    except KeyboardInterrupt:  # outside a command's own handling
+        pass
+    except SystemExit as exc:
+        if exc.code != signals.EXIT_INTERRUPTED:
+            raise
+    else:
+        return
+    # Interrupted (typer turns an interrupt while parsing into a silent exit 130): say so once, and exit
+    # 130 for sure. Python would otherwise end by SIGINT itself (-2) when the interrupt had passed
+    # through an exec() of a string (dataclasses, namedtuples being defined) before it was caught.
+    if not signals.was_said():
         sys.stderr.write("interrupted\n")
-        sys.exit(130)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(signals.EXIT_INTERRUPTED)
 
 
-def _run_as_the_command() -> bool:
-    """Whether this process is `uir` itself (the script, or ``python -m uir_cli``), not a program importing it."""
-    first = sys.argv[0] if sys.argv and sys.argv[0] else ""
-    name = first.replace("\\", "/").rsplit("/", 1)[-1]
-    return name in ("uir", "uir.exe") or first.replace("\\", "/").endswith("uir_cli/__main__.py")
-
-
-if not _run_as_the_command():  # imported (tests, another program): give the handlers back
-    signals.restore(_before_import)
-# else main() replaces the guard with the run's handlers, leaving no instant without one
+# main() replaces the start-up guard with the run's handlers, leaving no instant without one.

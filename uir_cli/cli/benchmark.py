@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError, shown
+from . import signals
 from .console import err, handle_errors, is_interactive, out
 from .restore import Precision, Task, Which, complete_devices
 from .weights import complete_weight_names
@@ -146,6 +147,7 @@ def benchmark(
     _print_summary(run)
     if run.interrupted:
         err.print("interrupted: the report covers the images done so far", style="yellow")
+        signals.said()
         raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(EXIT_SOME_FAILED if run.failed or report_failed else EXIT_OK)
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import EXIT_INTERRUPTED, UirError
+from . import signals
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -36,6 +37,7 @@ def handle_errors(fn: F) -> F:
             raise fail(e) from None
         except KeyboardInterrupt:
             err.print("interrupted", style="yellow")
+            signals.said()
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper  # type: ignore[return-value]

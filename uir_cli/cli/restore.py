@@ -294,6 +294,8 @@ def restore(
     elapsed = time.perf_counter() - t0
     summary = _summary(results, elapsed, interrupted, len(todo) - len(done_results))
     err.print(f"{prefix}{summary['line']}", highlight=False, markup=False)
+    if interrupted:
+        signals.said()  # the summary says "(interrupted; N not started)"
     report_failed = False
     if report:
         reached = {r.input for r in done_results}

@@ -277,6 +277,11 @@ class _Reader(threading.Thread):
         except OSError as exc:
             return _Done(FileResult(str(item.path), str(dest), "failed", f"cannot claim its output: {describe(exc)}"))
         if not claimed:
+            uid = claim.holder_uid
+            if uid is not None and hasattr(os, "geteuid") and uid != os.geteuid():
+                # Another user's process holds it: that may be no uir run at all, and could hold it forever.
+                return _Done(FileResult(str(item.path), str(dest), "failed",
+                                        f"its output is locked by another user (uid {uid}); not waited for"))
             return _BUSY
         if dest.exists() and not self.opts.overwrite:  # finished by another run meanwhile
             claim.release()

@@ -4,7 +4,9 @@ A claim is an advisory lock (``flock``) on a hidden file beside the output,
 ``.uir-HASH.lock`` (HASH stands for the output's name, so any name the file
 system takes can be claimed).  The kernel drops the lock when its process
 dies, so a killed run leaves nothing that blocks the next one; a finished
-claim deletes its file.  The lock file is opened without following links and
+claim deletes its file.  The lock file is created readable by its owner only (no
+other user can open it, so none can hold it); one that belongs to another user
+and is held is not waited for (see :mod:`.batch`).  It is opened without following links and
 must be a plain file with no other name (a planted link or hard link to
 another file is refused, never written), in a folder opened as
 :func:`uir_cli.atomic.open_folder` does (``within``: no link inside ``--out``
@@ -51,6 +53,7 @@ class OutputClaim:
         self.within = within
         self.fd: int | None = None
         self.folder: Folder | None = None
+        self.holder_uid: int | None = None  # when another process holds the claim: who owns its lock file
 
     def acquire(self) -> bool:
         check_name(self.dest)
@@ -68,7 +71,8 @@ class OutputClaim:
 
     def _open(self, folder: Folder) -> int:
         name = self.path.name
-        fd = folder.open(name, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_NONBLOCK, 0o644)
+        # 0600: no other user can open it, so none can hold it (flock needs only a read-only fd).
+        fd = folder.open(name, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_NONBLOCK, 0o600)
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
             os.close(fd)
@@ -94,6 +98,7 @@ class OutputClaim:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
+                self.holder_uid = os.fstat(fd).st_uid
                 os.close(fd)
                 return False
             # The holder before us may have deleted the file between our open and our lock:
