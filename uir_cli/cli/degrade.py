@@ -30,7 +30,7 @@ def degrade(
     kind: Annotated[Kind, typer.Option("--kind", "-k", help="The degradation, or all five.", show_default=False)],
     per_image: Annotated[int, typer.Option("--per-image", "-n", min=1, help="Degraded variants per clean image (named NAME_k).")] = 1,
     seed: Annotated[int, typer.Option(min=0, help="Seed; each output's own comes from it, the kind, the file's name and k.")] = 0,
-    max_pixels: Annotated[int, typer.Option(help="Refuse clean images with more pixels, from their header (0: no limit).", min=0)] = 200_000_000,
+    max_pixels: Annotated[int, typer.Option(help="Refuse clean images with more pixels, from their header (0: no limit); degrading takes up to about 100 bytes a pixel (5 GB at the default).", min=0)] = 50_000_000,
 ) -> None:
     """Write synthetic degraded/clean pairs from clean photos, with a manifest of the parameters used.
 
