@@ -45,3 +45,29 @@ def test_tiles_of_several_images_in_one_batch_keep_to_their_own_image(tiny_weigh
     restore_jobs(restorer, jobs, steps=3, batch_size=4)
     for job, expected in zip(jobs, alone):
         assert (job.result() - expected).abs().max() < 1e-5
+
+
+def test_tiles_too_many_for_lockstep_take_two_passes_and_stay_close(tiny_weights):
+    import dataclasses
+
+    from uir_cli.engine.tiled import ImageJob, restore_jobs
+
+    restorer = load_restorer(tiny_weights, device="cpu", precision="fp32")
+    torch.manual_seed(1)
+    lq = torch.rand(1, 3, 96, 128)
+    whole = restorer.restore_tensor(lq, tile=0)
+    plan = restorer.plan(96, 128, tile=64, overlap=32)
+    assert plan.lockstep  # a small image: its tiles fit the memory together
+    job = ImageJob(key=0, x_in=lq[0] * 2 - 1, plan=dataclasses.replace(plan, lockstep=False))
+    restore_jobs(restorer, [job], steps=3)
+    assert _psnr(job.result()[None], whole) > 40
+
+
+def test_an_image_whose_tiles_do_not_fit_together_is_planned_one_tile_at_a_time(tiny_weights, monkeypatch):
+    from uir_cli.engine import restorer as restorer_module
+
+    restorer = load_restorer(tiny_weights, device="cpu", precision="fp32")
+    monkeypatch.setattr(restorer_module, "free_memory", lambda device: 4 << 30)
+    assert restorer.plan(1000, 1000, tile=256).lockstep
+    assert not restorer.plan(6000, 8000, tile=None).lockstep  # 48 MP: bounded memory, two passes
+    assert not restorer.plan_with_limit(restorer.plan(1000, 1000, tile=256), 128 * 128).lockstep  # after running out

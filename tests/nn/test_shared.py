@@ -1,7 +1,9 @@
 """Shared statistics: partials over parts of an image merge to the statistics of the whole."""
 
+import pytest
 import torch
 
+from uir_cli.nn import unet
 from uir_cli.nn.shared import ContextPartial, GroupPartial, KeysPartial, merge, run_alone
 from uir_cli.nn.unet import DiffUIRNet, UNetConfig
 
@@ -38,7 +40,9 @@ def test_keys_of_parts_give_the_attention_over_the_whole():
     assert torch.allclose(got, expected, atol=1e-5)
 
 
-def test_the_shared_forward_with_its_own_statistics_is_the_forward():
+@pytest.mark.parametrize("chunk", [64 * 1024, 100])
+def test_the_shared_forward_with_its_own_statistics_is_the_forward(chunk, monkeypatch):
+    monkeypatch.setattr(unet, "SHARED_CHUNK", chunk)  # the linear attention in runs of positions
     torch.manual_seed(0)
     net = DiffUIRNet(UNetConfig(16, (1, 2, 2))).freeze()
     x_t, x_in = torch.randn(2, 3, 32, 40), torch.randn(2, 3, 32, 40)

@@ -10,6 +10,7 @@ This is the Python API::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from ..errors import UsageError
 from ..nn.shared import merge
 from ..nn.unet import DiffUIRNet
 from .device import Placement, device_name, placement
-from .memory import free_memory, max_tile_pixels
+from .memory import free_memory, lockstep_fits, max_tile_pixels
 from .preprocess import prepare_input
 from .tiled import ImageJob, restore_jobs
 from .tiling import TilePlan, plan_tiles, plan_tiles_by_area
@@ -112,6 +113,44 @@ class Restorer:
             return outs, True
         return outs, False
 
+    @torch.inference_mode()
+    def predict_gathering(self, x_t: Tensor, x_in: Tensor, time: Tensor, owner: Tensor,
+                          uses: list[list | None]) -> tuple[Tensor, list[bool], list[list]]:
+        """One batch of tiles on its own, normalised with statistics gathered before.
+
+        ``uses``: per sample, the merged partials of its image from an earlier pass (one per
+        non-local operation, in order), or None for the tile's own statistics.  Returns the
+        prediction (float32, clamped to [-1, 1]), which samples were redone in float32, and per
+        sample the partials it contributes (to merge for the next pass).
+        """
+        out, parts = self._gathering(x_t, x_in, time, owner, uses, self.place.dtype)
+        samples = [[p.sample(j) for p in parts] for j in range(out.shape[0])]
+        redone = [False] * out.shape[0]
+        if self.place.dtype != torch.float32:
+            bad = ~torch.isfinite(out).flatten(1).all(dim=1)
+            if bool(bad.any()):
+                idx = bad.nonzero().flatten()
+                again, parts = self._gathering(x_t[idx], x_in[idx], time, owner[idx], [uses[i] for i in idx.tolist()],
+                                               torch.float32)
+                out[idx] = again
+                for j, i in enumerate(idx.tolist()):
+                    samples[i] = [p.sample(j) for p in parts]
+                    redone[i] = True
+                self.fallbacks += len(idx)
+        return out, redone, samples
+
+    def _gathering(self, x_t, x_in, time, owner, uses, dtype: torch.dtype):
+        seen = []
+        with self._autocast(dtype):
+            gen = self.net.forward_shared(x_t, x_in, time, owner)
+            try:
+                part = next(gen)
+                while True:
+                    seen.append(part)
+                    part = gen.send([part.sample(j) if use is None else use[len(seen) - 1] for j, use in enumerate(uses)])
+            except StopIteration as stop:
+                return stop.value.float().clamp_(-1.0, 1.0), seen
+
     def _lockstep(self, batches, time, key_strides: dict, dtype: torch.dtype) -> list[Tensor]:
         with self._autocast(dtype):
             gens = [self.net.forward_shared(x_t, x_in, time, owner) for x_t, x_in, owner, _ in batches]
@@ -135,17 +174,25 @@ class Restorer:
     def plan(self, height: int, width: int, *, tile: int | None = None, overlap: int = 32, batch: int = 1) -> TilePlan:
         """Tiles for an image: ``tile`` None = automatic (whole when ``batch`` such tiles fit), 0 = whole, else max side."""
         multiple = self.info.size_multiple
+        if self._free is None:  # measured once, before the model holds memory: the same tiles for every image
+            self._free = free_memory(self.device)
         if tile is None:
-            if self._free is None:  # measured once, before the model holds memory: the same tiles for every image
-                self._free = free_memory(self.device)
             limit = max_tile_pixels(self.net.config, self.place.precision, self.device, image_pixels=height * width,
                                     batch=batch, free=self._free)
-            return plan_tiles_by_area(height, width, limit, overlap, multiple)
-        return plan_tiles(height, width, tile, overlap, multiple)
+            plan = plan_tiles_by_area(height, width, limit, overlap, multiple)
+        else:
+            plan = plan_tiles(height, width, tile, overlap, multiple)
+        if plan.whole:
+            return plan
+        th, tw = plan.tile_shape
+        fits = lockstep_fits(self.net.config, self.place.precision, self.device, image_pixels=height * width,
+                             tiled_pixels=plan.tiled_pixels, tile_pixels=th * tw, batch=batch, free=self._free)
+        return dataclasses.replace(plan, lockstep=fits)
 
     def plan_with_limit(self, plan: TilePlan, max_pixels: int, overlap: int = 32) -> TilePlan:
-        """Re-plan an image with tiles of at most ``max_pixels`` (after running out of memory)."""
-        return plan_tiles_by_area(plan.height, plan.width, max_pixels, overlap, self.info.size_multiple)
+        """Re-plan an image with tiles of at most ``max_pixels`` (after running out of memory), one tile at a time."""
+        smaller = plan_tiles_by_area(plan.height, plan.width, max_pixels, overlap, self.info.size_multiple)
+        return smaller if smaller.whole else dataclasses.replace(smaller, lockstep=False)
 
     @torch.inference_mode()
     def restore_tensor(self, lq: Tensor, *, seed: int = 0, steps: int | None = None, noise: Tensor | None = None,

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from ..diffusion.sampler import starting_noise
-from ..nn.shared import key_stride
+from ..nn.shared import key_stride, merge
 from .tiling import Box, TilePlan
 
 
@@ -87,7 +87,9 @@ def restore_jobs(restorer, jobs: list[ImageJob], *, steps: int, batch_size: int 
     for job in jobs:
         _start(job, sampler)
     whole = [(job, 0, job.plan.boxes[0]) for job in jobs if job.plan.whole]
-    tiled = [(job, i, box) for job in jobs if not job.plan.whole for i, box in enumerate(job.plan.boxes)]
+    lockstep = [job for job in jobs if not job.plan.whole and job.plan.lockstep]
+    apart = [(job, i, box) for job in jobs if not job.plan.whole and not job.plan.lockstep
+             for i, box in enumerate(job.plan.boxes)]
     strides = {id(job): key_stride(_lowest_positions(restorer, job)) for job in jobs if not job.plan.whole}
     for k in range(sampler.steps):
         time = sampler.time_input(k).to(restorer.device)
@@ -100,18 +102,19 @@ def restore_jobs(restorer, jobs: list[ImageJob], *, steps: int, batch_size: int 
                 job.fallback_tiles += int(redone[j])
                 preds[id(job)] = pred[j]
             _report(progress, chunk)
-        if tiled:
-            chunks = _batches(tiled, batch_size)
-            batches = [(*_stack(chunk), torch.stack([job.plan.owner(i, restorer.device)[None] for job, i, _ in chunk]),
-                        [id(job) for job, _, _ in chunk]) for chunk in chunks]
+        for job in lockstep:  # one image at a time: its tiles' activations are all held at once
+            chunks = _batches([(job, i, box) for i, box in enumerate(job.plan.boxes)], batch_size)
+            batches = [(*_stack(chunk), _owners(chunk), [id(job)] * len(chunk)) for chunk in chunks]
             outs, redone = restorer.predict_shared(batches, time, strides)
             del batches
             for chunk, pred in zip(chunks, outs):
-                for j, (job, i, box) in enumerate(chunk):
-                    job.fallback_tiles += int(redone)
+                job.fallback_tiles += len(chunk) * int(redone)
+                for j, (_, i, box) in enumerate(chunk):
                     job.acc[:, box.y0 : box.y1, box.x0 : box.x1].addcmul_(pred[j], job.plan.window(i, pred.device))
                 _report(progress, chunk)
             del outs
+        if apart:
+            _two_passes(restorer, apart, time, batch_size, strides, progress)
         for job in jobs:
             pred = preds.pop(id(job)) if job.plan.whole else job.acc.div_(job.wsum)
             job.x = sampler.step(k, job.x, job.x_in, pred, inplace=True)
@@ -120,6 +123,40 @@ def restore_jobs(restorer, jobs: list[ImageJob], *, steps: int, batch_size: int 
                     job.acc.zero_()
                 else:
                     job.acc = None  # the last step wrote x0 into it, and it is now job.x
+
+
+def _two_passes(restorer, items: list, time: Tensor, batch_size: int, strides: dict, progress: Progress | None) -> None:
+    """Tiles one batch at a time: a first pass gathers each image's statistics, the second uses them.
+
+    Bounded memory (one batch of tiles), twice the work.  The statistics of the first pass
+    come from tiles normalised with their own, so they are close to the whole image's but not
+    the same; with all tiles in one pass they would be.
+    """
+    gathered: dict[int, list] = {}
+    for last in (False, True):
+        uses = gathered
+        gathered = {}
+        for chunk in _batches(items, batch_size):
+            xt, xin = _stack(chunk)
+            pred, redone, samples = restorer.predict_gathering(xt, xin, time, _owners(chunk),
+                                                               [uses.get(id(job)) for job, _, _ in chunk])
+            del xt, xin
+            if not last:  # merged as they come: the middle attention's keys thinned first, so memory stays bounded
+                for (job, _, _), parts in zip(chunk, samples):
+                    parts = [merge([p], strides.get(id(job), 1)) for p in parts]
+                    old = gathered.get(id(job))
+                    gathered[id(job)] = parts if old is None else [a.merge(b) for a, b in zip(old, parts)]
+            else:
+                for j, (job, i, box) in enumerate(chunk):
+                    job.fallback_tiles += int(redone[j])
+                    job.acc[:, box.y0 : box.y1, box.x0 : box.x1].addcmul_(pred[j], job.plan.window(i, pred.device))
+            del samples, pred
+            if progress is not None:  # each pass is half of the tiles' work
+                progress(len(chunk) / 2, sum(b.shape[0] * b.shape[1] for _, _, b in chunk) / 2)
+
+
+def _owners(chunk: list) -> Tensor:
+    return torch.stack([job.plan.owner(i, job.x_in.device)[None] for job, i, _ in chunk])
 
 
 def _batches(items: list, batch_size: int) -> list[list]:

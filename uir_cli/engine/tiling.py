@@ -88,10 +88,20 @@ def _axis_owned(segments: list[tuple[int, int]], k: int) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class TilePlan:
+    """Tiles of an image.
+
+    ``lockstep``: the tiles go through the network together, sharing every statistic as
+    it is computed (the whole image's result up to the tiles' borders; memory for the
+    whole image's activations between two layers).  Otherwise one tile at a time, twice
+    per network call: the first pass gathers the statistics that the second uses (bounded
+    memory, statistics close to the whole image's but not the same).
+    """
+
     height: int
     width: int
     rows: tuple[tuple[int, int], ...]
     cols: tuple[tuple[int, int], ...]
+    lockstep: bool = True
 
     @property
     def boxes(self) -> list[Box]:
@@ -108,6 +118,11 @@ class TilePlan:
     @property
     def whole(self) -> bool:
         return self.count == 1
+
+    @property
+    def tiled_pixels(self) -> int:
+        """The pixels of all tiles together (overlaps counted once per tile)."""
+        return self.count * self.tile_shape[0] * self.tile_shape[1]
 
     def window(self, index: int, device=None) -> Tensor:
         """The blending weights of tile ``index`` (in :attr:`boxes` order): (th, tw) float32."""

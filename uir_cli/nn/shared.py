@@ -55,13 +55,14 @@ class GroupPartial:
     def of(y: Tensor, owner: Tensor, groups: int) -> "GroupPartial":
         """``y`` (B, C, H, W) any float dtype; ``owner`` (B, 1, H, W) float32 weights in [0, 1]."""
         b, c, h, w = y.shape
-        yg = y.float().reshape(b, groups, c // groups, h * w)
-        wt = owner.reshape(b, 1, 1, h * w).float()
-        count = wt.sum(dim=(1, 2, 3)) * (c // groups)  # (B,)
+        yc = y.float().reshape(b, c, h * w)
+        wt = owner.reshape(b, h * w, 1).float()
+        count = wt.sum(dim=(1, 2)) * (c // groups)  # (B,)
         safe = count.clamp_min(1e-12)
-        mean = (yg * wt).sum(dim=(2, 3)) / safe[:, None]
-        dev = yg - mean[:, :, None, None]
-        m2 = (dev * dev * wt).sum(dim=(2, 3))
+        # Weighted sums as matrix products, so the only image-sized temporary is the deviation.
+        mean = torch.bmm(yc, wt).reshape(b, groups, c // groups).sum(dim=2) / safe[:, None]  # (B, G)
+        dev = (yc - mean.repeat_interleave(c // groups, dim=1)[:, :, None]).square_()
+        m2 = torch.bmm(dev, wt).reshape(b, groups, c // groups).sum(dim=2)
         return GroupPartial(count.double(), mean.double(), m2.double())
 
     def sample(self, j: int) -> "GroupPartial":
@@ -97,12 +98,12 @@ class ContextPartial:
 
     @staticmethod
     def of(k: Tensor, v: Tensor, owner: Tensor) -> "ContextPartial":
-        """``k``, ``v`` (B, heads, d, n) any float dtype; ``owner`` (B, 1, H, W) with H * W = n."""
+        """``k``, ``v`` (B, heads, d, n) any float dtype; ``owner`` (B, ..., n) weights of the n positions."""
         b = k.shape[0]
         wt = owner.reshape(b, 1, 1, -1).float()
         kf = k.float()
         kmax = kf.amax(dim=-1)
-        e = torch.exp(kf - kmax[..., None]) * wt
+        e = (kf - kmax[..., None]).exp_().mul_(wt)
         z = e.sum(dim=-1)
         kv = torch.matmul(e, v.float().transpose(-1, -2))
         return ContextPartial(wt.sum(dim=(1, 2, 3)).double(), kmax.double(), z.double(), kv.double())

@@ -24,6 +24,8 @@ DIM_HEAD = 32
 GROUPS = 8
 # At most this many attention scores at once (32M floats = 128 MiB in float32).
 ATTENTION_CHUNK = 32 * 1024 * 1024
+# Positions at a time in the shared linear attention of tiles (bounds its hidden channels' memory).
+SHARED_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -474,11 +476,12 @@ def _norm_act(block: Block, y: Tensor, owner: Tensor, scale_shift: tuple[Tensor,
     inv = torch.rsqrt(var + norm.eps).repeat_interleave(c // GROUPS, dim=1)  # (B, C)
     scale = inv * norm.weight.float()[None]
     shift = norm.bias.float()[None] - mean.repeat_interleave(c // GROUPS, dim=1) * scale
-    y = torch.addcmul(shift[:, :, None, None].to(y.dtype), y, scale[:, :, None, None].to(y.dtype))
+    # In place: the convolution's output is this block's own (the same arithmetic as Block.forward).
+    y = y.mul_(scale[:, :, None, None].to(y.dtype)).add_(shift[:, :, None, None].to(y.dtype))
     if scale_shift is not None:
         s, sh = scale_shift
-        y = torch.addcmul(sh, y, s + 1)
-    return F.silu(y)
+        y = y.mul_(s + 1).add_(sh) if y.dtype == sh.dtype else torch.addcmul(sh, y, s + 1)
+    return F.silu(y, inplace=True)
 
 
 def _resnet_shared(block: ResnetBlock, held: list[Tensor], t_emb: Tensor, owner: Tensor):
@@ -496,22 +499,38 @@ def _resnet_shared(block: ResnetBlock, held: list[Tensor], t_emb: Tensor, owner:
 
 
 def _linear_attention_shared(prenorm: PreNorm, x: Tensor, owner: Tensor):
-    """``PreNorm(LinearAttention)`` with the context summed over the whole image (a generator step)."""
+    """``PreNorm(LinearAttention)`` with the context summed over the whole image (a generator step).
+
+    Computed in runs of ``SHARED_CHUNK`` positions, so its 384 hidden channels never exist
+    for the whole tile at once.
+    """
     la: LinearAttention = prenorm.fn
-    b, _, h, w = x.shape
+    b, c, h, w = x.shape
     n = h * w
     hidden = HEADS * DIM_HEAD
-    weight = la.to_qkv.weight
-    kv = conv1x1(prenorm.norm(x), weight[hidden:])
-    k, v = (t.reshape(b, HEADS, DIM_HEAD, n) for t in kv.chunk(2, dim=1))
-    partial = ContextPartial.of(k, v, owner)
-    del kv, k, v
+    weight = la.to_qkv.weight.reshape(3 * hidden, c).to(x.dtype)
+    xn = prenorm.norm(x).reshape(b, c, n)
+    own = owner.reshape(b, 1, n)
+    partial = None
+    for s in range(0, n, SHARED_CHUNK):
+        kv = torch.matmul(weight[hidden:], xn[:, :, s : s + SHARED_CHUNK])  # (b, 2 hidden, m)
+        k, v = (t.reshape(b, HEADS, DIM_HEAD, -1) for t in kv.chunk(2, dim=1))
+        part = ContextPartial.of(k, v, own[:, :, s : s + SHARED_CHUNK])
+        partial = part if partial is None else partial.merge(part)
+        del kv, k, v
+    del xn
     parts = yield partial
-    context = torch.cat([p.shared(DIM_HEAD**-0.5) for p in parts]).to(x.device, x.dtype)
-    q = conv1x1(prenorm.norm(x), weight[:hidden]).reshape(b, HEADS, DIM_HEAD, n).softmax(dim=-2)
-    out = torch.matmul(context.transpose(-1, -2), q)
-    del q
-    return la.to_out(out.reshape(b, hidden, h, w))
+    context = torch.cat([p.shared(DIM_HEAD**-0.5) for p in parts]).to(x.device, x.dtype)  # (b, heads, d, e)
+    xn = prenorm.norm(x).reshape(b, c, n)
+    out_w = la.to_out[0].weight.reshape(c, hidden).to(x.dtype)
+    out_b = la.to_out[0].bias.to(x.dtype)[:, None]
+    out = torch.empty((b, c, n), dtype=x.dtype, device=x.device)
+    for s in range(0, n, SHARED_CHUNK):
+        q = torch.matmul(weight[:hidden], xn[:, :, s : s + SHARED_CHUNK]).reshape(b, HEADS, DIM_HEAD, -1).softmax(dim=-2)
+        o = torch.matmul(context.transpose(-1, -2), q).reshape(b, hidden, -1)  # sum_d context[d, e] q[d, n]
+        out[:, :, s : s + SHARED_CHUNK] = torch.matmul(out_w, o) + out_b
+        del q, o
+    return la.to_out[1](out.reshape(b, c, h, w))
 
 
 def _attention_shared(prenorm: PreNorm, x: Tensor, owner: Tensor):
