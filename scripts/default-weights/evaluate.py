@@ -11,6 +11,9 @@ Every image here is held out from training (scripts/default-weights/prepare-data
   change (mean absolute difference of the image mean, 8-bit levels);
 - own-TASK: the same photos degraded by uir's training generator
   (uir_cli.degrade, full strength), a fixed seed per image;
+- light-TASK: the own generator's degradation at a quarter of its strength
+  (uir_cli.degrade.lighten, 0.25): light rain, thin haze, a few flakes, a
+  small shake, where a restorer has little to gain and much to lose;
 - independent-TASK: degraded by the validation-only family
   (uir_cli.degrade.independent), which no training ever used;
 - real-TASK: the held-out real pairs (LOL low light, GoPro blur, RESIDE ITS haze).
@@ -36,7 +39,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from uir_cli.degrade import degrade
+from uir_cli.degrade import degrade, lighten
 from uir_cli.degrade.independent import degrade_independent
 from uir_cli.engine.baselines import BASELINES, run_baseline
 from uir_cli.engine.imageio import read_image
@@ -87,6 +90,8 @@ def build_sets(data: Path, side: int, clean_count: int, count: int, real_counts:
                 rng = np.random.default_rng([2026, family_id, TASK_SEED[task], j])
                 rows.append((name, np.clip(render(gt, task, rng), 0, 1).astype(np.float32), gt))
             sets[f"{family}-{task}"] = rows
+    for task in ("rain", "haze", "snow", "blur"):
+        sets[f"light-{task}"] = [(name, lighten(gt, lq, 0.25), gt) for name, lq, gt in sets[f"own-{task}"]]
     for task, n in real_counts.items():
         folder = data / "val" / "pairs" / task
         names = sorted(p.name for p in (folder / "input").iterdir() if p.suffix.lower() in EXT)
