@@ -103,6 +103,7 @@ complete -c uir -n 'test (__uir_path) = '\''train'\''' -l tasks -r -d 'Tasks to 
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l mix -r -d 'Share of each task in a batch; '\''clean:N'\'' adds photos given unchanged as input and target \[default: haze:4,low-light:1,rain:2,snow:2,blur:1]'
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l light-share -r -d 'Share of synthetic samples made lighter: blended with the clean photo at a strength uniform in [0.05, 1] \[default: 0]'
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l equalize -r -d 'Which inputs are histogram-equalised: task (every low-light input, the authors'\'') or auto (inputs with mean luma < 0.2, as `uir restore --task auto`) \[default: task]'
+complete -c uir -n 'test (__uir_path) = '\''train'\''' -l max-pixels -r -d 'Skip images with more pixels, read from their header, with one warning (0: no limit) \[default: 50000000]'
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l val -r -d 'Held-out pairs DIR or DIR:TASK for validation (repeatable)'
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l val-synthetic -r -d 'Held-out clean photos for validation crops (repeatable)'
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l variant -r -d 'T, S, B or L \[default: T, or the shape of --init]'

@@ -61,7 +61,8 @@ class TrainConfig:
     ``synthetic`` / ``val_synthetic``: folders of clean photos; ``tasks``: empty
     means every task the data provides (all five for synthetic data);
     ``variant``: empty means T, or the shape of the ``init`` weights;
-    ``workers``: -1 picks automatically; ``light_share``: the share of
+    ``workers``: -1 picks automatically; ``max_pixels``: images with more
+    pixels (read from the header) are skipped, 0 for no limit; ``light_share``: the share of
     synthetic samples whose degradation is weakened towards the clean photo
     (strength uniform in [0.05, 1]); ``equalize``: one of :data:`EQUALIZE`.
     """
@@ -100,6 +101,7 @@ class TrainConfig:
     max_side: int = 1024
     light_share: float = 0.0
     equalize: str = "task"
+    max_pixels: int = 50_000_000
 
     @property
     def run_dir(self) -> Path:
@@ -264,6 +266,8 @@ def _check(config: TrainConfig) -> TrainConfig:
         raise UsageError(f"--ema-decay must be in [0, 1), not {config.ema_decay}")
     if config.ema_after < 0:
         raise UsageError(f"--ema-after must be 0 or more, not {config.ema_after}")
+    if config.max_pixels < 0:
+        raise UsageError(f"--max-pixels must be 0 (no limit) or more, not {config.max_pixels}")
     if config.workers < -1:
         raise UsageError(f"--workers must be 0 or more (or -1 for automatic), not {config.workers}")
     if config.val_steps > 1000:

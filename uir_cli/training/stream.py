@@ -67,6 +67,7 @@ class StreamSpec:
     cache_bytes: int = 1 << 30
     light_share: float = 0.0
     equalize: str = "task"
+    max_pixels: int = 0
 
 
 @dataclass
@@ -107,10 +108,14 @@ def mix_pattern(weights: tuple[int, ...]) -> tuple[int, ...]:
 
 
 class ImageCache:
-    """Decoded images as uint8 (H, W, 3), least recently used dropped beyond ``max_bytes``."""
+    """Decoded images as uint8 (H, W, 3), least recently used dropped beyond ``max_bytes``.
 
-    def __init__(self, max_bytes: int):
+    ``max_pixels``: larger images (by their header) are refused before decoding; 0: no limit.
+    """
+
+    def __init__(self, max_bytes: int, max_pixels: int = 0):
         self.max_bytes = max_bytes
+        self.max_pixels = max_pixels
         self._items: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._bytes = 0
 
@@ -121,7 +126,7 @@ class ImageCache:
         if hit is not None:
             self._items.move_to_end(key)
             return hit
-        img = _decode(path, max_side)
+        img = decode_training_image(path, max_side, self.max_pixels)
         self._items[key] = img
         self._bytes += img.nbytes
         while self._bytes > self.max_bytes and len(self._items) > 1:
@@ -130,13 +135,17 @@ class ImageCache:
         return img
 
 
-def _decode(path: str, max_side: int) -> np.ndarray:
-    """(H, W, 3) uint8 RGB; short side reduced to ``max_side`` (0: never)."""
+def decode_training_image(path: str, max_side: int, max_pixels: int = 0) -> np.ndarray:
+    """(H, W, 3) uint8 RGB; short side reduced to ``max_side`` (0: never).
+
+    Raises ImageError (one line naming the file) for anything unreadable, not a
+    regular file, or over ``max_pixels`` pixels by its header (0: no limit).
+    """
     import cv2
 
     from ..engine.imageio import read_image
 
-    rgb = read_image(path).rgb
+    rgb = read_image(path, max_pixels=max_pixels or None).rgb
     img = np.floor(rgb * 255.0 + 0.5).astype(np.uint8)
     h, w = img.shape[:2]
     if max_side and min(h, w) > max_side:
@@ -173,7 +182,7 @@ class TrainStream(Dataset):
         self.occurrence = tuple(occurrence)
         self._perms: dict[int, tuple[int, np.ndarray]] = {}
         self._bad: dict[str, str] = {}
-        self.cache = ImageCache(spec.cache_bytes)
+        self.cache = ImageCache(spec.cache_bytes, spec.max_pixels)
 
     def __len__(self) -> int:  # an endless stream; the sampler decides which indices to read
         return 2**62

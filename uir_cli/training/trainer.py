@@ -94,6 +94,8 @@ class Trainer:
         self.precision = place.precision
         self.is_main = self.dist.is_main
         self.run_dir = Path(config.out)
+        if os.path.lexists(self.run_dir) and not self.run_dir.is_dir():
+            raise UsageError("--out is not a folder", path=self.run_dir, hint="choose a new or existing folder for the run")
         if not resume and (self.run_dir / LAST).exists():
             raise UsageError("this folder already holds a run (model-last.pt)", path=self.run_dir,
                              hint="add --resume to continue it, or choose another --out")
@@ -315,7 +317,8 @@ class Trainer:
             self.logs = RunLogs(self.run_dir, start_step=self.step)
             self.val_set = build_val_set(list(self.plan.val_pools), list(self.plan.val_photos), self.plan.tasks,
                                          count=self.config.val_count, size=self.config.val_size,
-                                         max_side=self.config.max_side, equalize=self.config.equalize)
+                                         max_side=self.config.max_side, equalize=self.config.equalize,
+                                         max_pixels=self.config.max_pixels)
             for reason in self.val_set.skipped:
                 self._warn(f"validation: skipped {reason}")
 
@@ -324,7 +327,8 @@ class Trainer:
         self._prepare()
         stream = TrainStream(StreamSpec(self.plan.pools, self.plan.weights, self.config.crop, self.config.seed,
                                         self.config.max_side, cache_bytes=(1 << 30) // max(1, self.workers),
-                                        light_share=self.config.light_share, equalize=self.config.equalize))
+                                        light_share=self.config.light_share, equalize=self.config.equalize,
+                                        max_pixels=self.config.max_pixels))
         loader = make_loader(stream, self.config.batch_size, start_micro=self.step * self.config.accumulate,
                              rank=self.dist.rank, world=self.dist.world, workers=self.workers,
                              pin=self.device.type == "cuda")

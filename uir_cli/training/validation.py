@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 from ..errors import UirError
-from .stream import Item, TaskPool, _decode
+from .stream import Item, TaskPool, decode_training_image
 
 VAL_SEED = 20240314  # fixed: the validation crops do not depend on the training seed
 _PSNR_CAP = 100.0  # identical images have infinite PSNR; logs and plots show this instead
@@ -104,13 +104,15 @@ def _make_task(task: str, lqs: list[np.ndarray], gts: list[np.ndarray], task_ind
     return ValTask(task, lq, _to_tensor(x_in), gt, noise)
 
 
-def _paired_task(pool: TaskPool, count: int, size: int, index: int, skipped: list[str], equalize: str) -> ValTask | None:
+def _paired_task(pool: TaskPool, count: int, size: int, index: int, skipped: list[str], equalize: str,
+                 max_pixels: int) -> ValTask | None:
     n = len(pool.items)
     chosen = [pool.items[int(i)] for i in np.unique(np.linspace(0, n - 1, min(count, n)).round().astype(int))]
     images = []
     for item in chosen:
         try:
-            gt, lq = _decode(item.gt, 0), _decode(item.lq or item.gt, 0)
+            gt = decode_training_image(item.gt, 0, max_pixels)
+            lq = decode_training_image(item.lq or item.gt, 0, max_pixels)
         except (UirError, OSError, ValueError) as exc:
             skipped.append(exc.one_line() if isinstance(exc, UirError) else f"{item.lq}: {exc}")
             continue
@@ -143,7 +145,7 @@ def _synthetic_task(task: str, photos: list[np.ndarray], count: int, size: int, 
 
 
 def build_val_set(pools: list[TaskPool], photos: list[str], tasks: tuple[str, ...], *, count: int = 8, size: int = 128,
-                  max_side: int = 1024, equalize: str = "task") -> ValSet:
+                  max_side: int = 1024, equalize: str = "task", max_pixels: int = 0) -> ValSet:
     """The fixed validation set: paired ``pools`` first, then synthetic crops of ``photos`` for ``tasks``.
 
     ``tasks`` may include ``clean`` (photo crops given unchanged).
@@ -155,13 +157,13 @@ def build_val_set(pools: list[TaskPool], photos: list[str], tasks: tuple[str, ..
     skipped: list[str] = []
     out: list[ValTask] = []
     for pool in pools:
-        task = _paired_task(pool, count, size, TASK_IDS[pool.task], skipped, equalize)
+        task = _paired_task(pool, count, size, TASK_IDS[pool.task], skipped, equalize, max_pixels)
         if task is not None:
             out.append(task)
     decoded = []
     for path in photos:
         try:
-            decoded.append(_decode(path, max_side))
+            decoded.append(decode_training_image(path, max_side, max_pixels))
         except (UirError, OSError, ValueError) as exc:
             skipped.append(exc.one_line() if isinstance(exc, UirError) else f"{path}: {exc}")
     if decoded:
