@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..engine.torchrun import distributed_share
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError, WeightsError, shown
 from . import signals
 from .console import err, handle_errors, is_interactive
@@ -98,33 +99,6 @@ def check_out_folder(out: Path) -> None:
     """--out must be a folder, or not exist yet (exit 2 for a file or anything else in the way)."""
     if os.path.lexists(out) and not out.is_dir():
         raise UsageError("--out names something that is not a folder", hint="give a folder, new or existing", path=out)
-
-
-def distributed_share() -> tuple[int, int, int]:
-    """(rank, world size, local rank) under torchrun; (0, 1, 0) otherwise.
-
-    Values that torchrun would never set (not a number, RANK outside 0..WORLD_SIZE-1) are a
-    usage error, not a silent run of nothing.
-    """
-    def number(name: str, default: int) -> int:
-        text = os.environ.get(name, "").strip()
-        if not text:
-            return default
-        try:
-            return int(text)
-        except ValueError:
-            raise UsageError(f"{name}={shown(text)} is not a whole number", hint="torchrun sets it; unset it to run alone") from None
-
-    world = number("WORLD_SIZE", 1)
-    rank = number("RANK", 0)
-    local = number("LOCAL_RANK", rank)
-    if world < 1:
-        raise UsageError(f"WORLD_SIZE={world}: must be 1 or more")
-    if not 0 <= rank < world:
-        raise UsageError(f"RANK={rank} is not between 0 and WORLD_SIZE - 1 ({world - 1})", hint="torchrun sets both")
-    if local < 0:
-        raise UsageError(f"LOCAL_RANK={local}: must be 0 or more")
-    return rank, world, local
 
 
 def _sigterm_as_interrupt() -> None:
