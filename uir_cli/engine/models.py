@@ -12,13 +12,18 @@ from ..errors import RegistryError, WeightsError, shown
 from ..registry import WeightsEntry, add_user_entry, data_dir, is_weights_name, load_registry, user_registry_path
 from .weights import LoadedWeights, load_weights, save_safetensors, sha256_of
 
+_FILE_SUFFIXES = frozenset({".pt", ".pth", ".ckpt", ".bin", ".safetensors"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def load_by_name_or_path(spec: str | Path, *, which: str = "auto") -> tuple[WeightsEntry | None, LoadedWeights]:
     """Weights from a registered name (with its entry) or from a file (entry None)."""
     if is_weights_name(str(spec)):
-        return resolve_named(str(spec), which=which)
+        name = str(spec)
+        if Path(name).suffix.lower() in _FILE_SUFFIXES and name not in load_registry().entries:
+            # "model.pt": meant as a file that is not there, not as a name
+            raise WeightsError("no such file (nor registered weights of that name)", path=name)
+        return resolve_named(name, which=which)
     return None, load_weights(Path(spec).expanduser(), which=which)
 
 
