@@ -83,3 +83,11 @@ def open_regular(path: str | os.PathLike) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
+
+
+def resolved(path: Path) -> Path:
+    """``path`` with links resolved as far as they go; the absolute path where they cannot (a loop)."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python < 3.13)
+        return Path(os.path.abspath(path))

@@ -52,3 +52,12 @@ def test_plan_names_variants_and_seeds_depend_only_on_their_own_file():
     assert len({draw(j) for j in jobs}) == len(jobs)  # every output has its own stream
     assert draw(jobs[0], seed=1) != draw(jobs[0], seed=0)
     assert isinstance(jobs[0].rng(0), np.random.Generator)
+
+
+def test_a_link_loop_among_the_sources_does_not_crash_the_listing(tmp_path):
+    from uir_cli.degrade.pairs import collect_sources
+
+    (tmp_path / "loop.png").symlink_to(tmp_path / "loop.png")
+    (tmp_path / "a.png").write_bytes(b"x")
+    names = [s.relative for s in collect_sources([tmp_path], lambda p: p.suffix == ".png")]
+    assert "a.png" in names

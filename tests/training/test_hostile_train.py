@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from tests.test_hostile import _bomb
@@ -42,3 +43,11 @@ def test_max_pixels_is_an_option_with_a_limit_of_ours(tmp_path, photos):
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "could be read" in result.output
     assert _train("--out", tmp_path / "r2", "--synthetic", photos, *tiny_args(steps=1), "--max-pixels", -1).exit_code == 2
+
+
+@pytest.mark.parametrize("env, needle", [({"WORLD_SIZE": "abc"}, "WORLD_SIZE"), ({"WORLD_SIZE": "2", "RANK": "7"}, "RANK=7")])
+def test_torchrun_variables_torchrun_never_sets_are_usage_errors(tmp_path, photos, env, needle):
+    result = _train("--out", tmp_path / "run", "--synthetic", photos, *tiny_args(steps=1), env=env)
+    assert result.exit_code == 2, result.output
+    assert needle in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run" / "model-last.pt").exists()

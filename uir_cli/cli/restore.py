@@ -149,7 +149,7 @@ def _is_restore_report(path: Path) -> bool:
 
 def check_report_against(report: Path, items, todo, known) -> None:
     """Refuse a --report that is one of the run's inputs or outputs (exit 2)."""
-    from ..engine.inputs import resolved
+    from ..regular import resolved
 
     key = resolved(report)
     if any(resolved(it.path) == key for it in items):

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from ..regular import resolved
 
 if TYPE_CHECKING:
     import numpy as np
@@ -114,7 +115,7 @@ def collect_sources(paths: Iterable[Path], is_image: Callable[[Path], bool]) -> 
     seen: set[Path] = set()
     sources = []
     for source in found:
-        key = source.path.resolve()
+        key = resolved(source.path)  # a link loop stays itself, never a crash
         if key not in seen:
             seen.add(key)
             sources.append(source)

@@ -35,11 +35,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import __version__
 from ..atomic import NAME_MAX, describe, leftover_parts
 from ..errors import UirError
-from .. import __version__
+from ..regular import resolved
 from .imageio import UIR_SOFTWARE, Image, made_by_uir, probe_image, read_image, write_like
-from .inputs import InputItem, Missing, in_shard, inside, output_path, resolved
+from .inputs import InputItem, Missing, in_shard, inside, output_path
 from .locks import OutputClaim
 from .memory import is_oom
 from .preprocess import prepare_input

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..regular import check_regular
+from ..regular import check_regular, resolved
 from .imageio import is_image_path
 
 FORMATS = {"png": ".png", "jpg": ".jpg", "webp": ".webp", "tiff": ".tiff"}
@@ -57,14 +57,6 @@ def not_regular(path: Path) -> str | None:
     except OSError as exc:
         return exc.strerror or str(exc)
     return None
-
-
-def resolved(path: Path) -> Path:
-    """``path`` with links resolved as far as they go; the absolute path where they cannot (a loop)."""
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python < 3.13)
-        return Path(os.path.abspath(path))
 
 
 def _walk_folder(folder: Path, exclude: list[Path], missing: list[Missing]) -> list[InputItem]:

@@ -10,11 +10,11 @@ everything here is a no-op (world size 1).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import torch
 
+from ..engine.torchrun import distributed_share
 from ..errors import DeviceError
 
 
@@ -36,21 +36,13 @@ class DistInfo:
         return self.rank == 0
 
 
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
 def setup(device: torch.device) -> DistInfo:
     """Read torchrun's variables and join the process group (nccl on CUDA, gloo otherwise).
 
     ``device``: the device the user asked for; on CUDA each process takes
     ``cuda:LOCAL_RANK`` instead.
     """
-    world = _env_int("WORLD_SIZE", 1)
-    rank, local_rank = _env_int("RANK", 0), _env_int("LOCAL_RANK", 0)
+    rank, world, local_rank = distributed_share()  # a usage error for values torchrun never sets
     if world <= 1:
         return DistInfo(0, 0, 1, device)
     import torch.distributed as dist

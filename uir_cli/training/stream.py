@@ -228,8 +228,8 @@ class TrainStream(Dataset):
             try:
                 gt, lq = self._load(item)
                 break
-            except (UirError, OSError, ValueError) as exc:
-                reason = exc.one_line() if isinstance(exc, UirError) else f"{key}: {exc}"
+            except (UirError, OSError, ValueError, MemoryError) as exc:
+                reason = exc.one_line() if isinstance(exc, UirError) else f"{key}: {exc or type(exc).__name__}"
                 self._bad[key] = reason
                 skipped.append(reason)
         else:
