@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
-# How uir's default weights (uir-t-synth) were made, step by step.
+# How uir's default weights (uir-t-v2) are made, end to end, from ../shared.
 #
-#   bash scripts/default-weights/train.sh [PHOTOS_DIR] [RUN_DIR]
+#   bash scripts/default-weights/train.sh            # or: ... train.sh STEPS (stop there; run again to go on)
 #
-# Three phases of one run, each continued with --resume (which continues exactly:
-# same optimiser, EMA and data stream), on a 2-core x86-64 CPU, about 1.15 s per step:
-#   1. steps    0-3050: train.toml (lr 3e-4, tasks mixed haze 1, low light 1, rain 2, snow 2, blur 2)
-#   2. steps 3050-4500: lr 1e-4, more low light, snow and blur in each batch
-#   3. steps 4500-5000: lr 3e-5, the same mix
-# Then the run's EMA weights are copied into the package.
+# 1. prepare-data.py splits ../shared/photos and ../shared/train-pairs into train and held-out
+#    folders of links (fixed rules on the names; nothing held out is ever trained on).
+# 2. uir train fine-tunes uir-t-synth (the earlier default, made by train-uir-t-synth.sh) with
+#    uir-t-v2.toml: real LOL/GoPro/RESIDE pairs plus synthetic degradations of the training photos,
+#    half of them lightened (strength 0.05-1), clean photos as their own target, 192-px crops,
+#    bf16 autocast on the CPU.  The run folder is run/ beside this script; model-last.pt there is
+#    committed, so any session continues it exactly with --resume.
+#    Phases (each continued with --resume; the toml holds the current one):
+#      steps    0-518: mix haze:3,rain:3,snow:2,blur:2,low-light:2,clean:2
+#      steps  518-   : mix haze:2,rain:2,snow:3,blur:2,low-light:3,clean:2
+# 3. evaluate.py scores the EMA weights on the held-out material beside the baselines; when they
+#    are shipped, run/ema.safetensors is copied to uir_cli/data/uir-t-v2.safetensors and its
+#    sha256 written into weights.toml.
+#
+# On a 2-core CPU, run it with the OpenMP threads spinning (OMP_WAIT_POLICY=ACTIVE); with other
+# work on the machine, OMP_NUM_THREADS=1 is faster than two threads that wait for each other.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-photos=${1:-/work/data/photos}
-run=${2:-runs/default-t}
-[ -d "$photos/train" ] || bash "$here/prepare-photos.sh" "$photos"
-common=(--out "$run" --synthetic "$photos/train" --val-synthetic "$photos/val")
-mix2=haze:1,low-light:2,rain:1,snow:2,blur:4
-
-uir train "${common[@]}" --config "$here/train.toml" --steps 3050
-uir train "${common[@]}" --resume --steps 4500 --lr 1e-4 --mix "$mix2" --val-every 750 --val-count 16
-uir train "${common[@]}" --resume --steps 5000 --lr 3e-5 --mix "$mix2" --val-every 500 --val-count 16
-cp "$run/ema.safetensors" "$here/../../uir_cli/data/uir-t-synth.safetensors"
-sha256sum "$run/ema.safetensors"
+steps=${1:-}
+python3 "$here/prepare-data.py"
+resume=()
+[ -f "$here/run/model-last.pt" ] && resume=(--resume)
+uir train --config "$here/uir-t-v2.toml" "${resume[@]}" ${steps:+--steps "$steps"}
+python3 "$here/evaluate.py" --weights uir-t-synth --weights "$here/run/ema.safetensors"
