@@ -12,8 +12,8 @@ def test_non_finite_tiles_are_redone_in_fp32(tiny_weights):
     restorer = load_restorer(tiny_weights, device="cpu", precision="bf16")
     forward_shared = restorer.net.forward_shared
 
-    def unstable(x_t, x_in, time, owner):  # what an fp16 overflow looks like: NaN under reduced precision only
-        out = yield from forward_shared(x_t, x_in, time, owner)
+    def unstable(x_t, x_in, time, owner, store=None):  # what an fp16 overflow looks like: NaN under reduced precision only
+        out = yield from forward_shared(x_t, x_in, time, owner, store)
         return torch.full_like(out, float("nan")) if torch.is_autocast_enabled("cpu") else out
 
     restorer.net.forward_shared = unstable

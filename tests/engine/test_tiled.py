@@ -71,3 +71,20 @@ def test_an_image_whose_tiles_do_not_fit_together_is_planned_one_tile_at_a_time(
     assert restorer.plan(1000, 1000, tile=256).lockstep
     assert not restorer.plan(6000, 8000, tile=None).lockstep  # 48 MP: bounded memory, two passes
     assert not restorer.plan_with_limit(restorer.plan(1000, 1000, tile=256), 128 * 128).lockstep  # after running out
+
+
+def test_compact_tiles_hold_float16_and_stay_as_close(tiny_weights):
+    import dataclasses
+
+    from uir_cli.engine.tiled import ImageJob, restore_jobs
+
+    restorer = load_restorer(tiny_weights, device="cpu", precision="fp32")
+    torch.manual_seed(1)
+    lq = torch.rand(1, 3, 96, 128)
+    plan = restorer.plan(96, 128, tile=64, overlap=32)
+    job = ImageJob(key=0, x_in=lq[0] * 2 - 1, plan=dataclasses.replace(plan, compact=True))
+    restore_jobs(restorer, [job], steps=3)
+    compact = job.result()[None]
+    full = restorer.restore_tensor(lq, tile=64, overlap=32)
+    assert 0 < (compact - full).abs().max() < 0.01
+    assert _psnr(compact, restorer.restore_tensor(lq, tile=0)) > 45

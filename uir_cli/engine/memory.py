@@ -79,28 +79,32 @@ def max_tile_pixels(config: UNetConfig, precision: str, device: torch.device, *,
     return max(MIN_TILE_PIXELS, int(budget / (bytes_per_pixel(config, precision) * max(1, batch))))
 
 
-def lockstep_bytes(config: UNetConfig, precision: str, tiled_pixels: int, tile_pixels: int, batch: int = 1) -> int:
+def lockstep_bytes(config: UNetConfig, precision: str, tiled_pixels: int, tile_pixels: int, batch: int = 1, *,
+                   compact: bool = False) -> int:
     """Peak activation bytes of running all tiles of an image in lockstep (tiles sharing statistics).
 
     Every tile waits at each GroupNorm for the others, so what a tile holds between two of
-    them is held for all: at most three full-resolution tensors of ``dim`` channels, plus
-    the skips of the lower levels (``tiled_pixels``: the pixels of all tiles, overlaps
-    counted twice).  One batch of tiles at a time does the work between two of them
-    (``tile_pixels`` x ``batch``).  Measured on the CPU (DiffUIR-T, 512 x 512 in 9 tiles: 1.2 KB
-    per image pixel), with a margin of half for the allocator's fragmentation.
+    them is held for all: at most three full-resolution tensors of ``dim`` channels (in
+    float16 when ``compact``), plus the skips of the lower levels, its input and the owner masks
+    (``tiled_pixels``: the pixels of all tiles, overlaps counted once per tile).  One batch of
+    tiles at a time does the work between two of them (``tile_pixels`` x ``batch``).  Measured
+    on the CPU (DiffUIR-T, 512 x 512 in 9 tiles of 192, compact: 0.23 GiB above the model, 949
+    bytes per image pixel), about twice the tensors' own size: the allocator keeps the holes
+    that tiles of different lifetimes leave.
     """
     widths = config.widths
     held = 3 * config.dim + sum(4 * w / 4**level for level, w in enumerate(widths[1:-1], start=1))
+    live = ((2.0 if compact else 4.0) * held + 24 + 6) * 2.1 * tiled_pixels
     scale = 1.0 if precision == "fp32" else 0.6
-    live = 4.0 * held * 1.5 * scale * tiled_pixels
     work = 32.0 * config.dim * scale * tile_pixels * max(1, batch)
     return int(live + work)
 
 
 def lockstep_fits(config: UNetConfig, precision: str, device: torch.device, *, image_pixels: int, tiled_pixels: int,
-                  tile_pixels: int, batch: int = 1, free: int | None = None) -> bool:
+                  tile_pixels: int, batch: int = 1, free: int | None = None, compact: bool = False) -> bool:
     """Whether the tiles of an image, ``batch`` at a time, fit the memory budget in lockstep."""
-    return lockstep_bytes(config, precision, tiled_pixels, tile_pixels, batch) <= memory_budget(device, image_pixels, free=free)
+    need = lockstep_bytes(config, precision, tiled_pixels, tile_pixels, batch, compact=compact)
+    return need <= memory_budget(device, image_pixels, free=free)
 
 
 def auto_batch(tile_pixels: int, config: UNetConfig, precision: str, device: torch.device, cap: int = 16) -> int:

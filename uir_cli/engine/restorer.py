@@ -45,6 +45,12 @@ class ModelInfo:
     size_multiple: int
 
 
+# What compact tiles in lockstep hold while they wait for each other (skips, residuals,
+# convolution outputs): float16 halves the memory; on a 512 x 512 hazy photo in 9 tiles with the
+# default weights the picture moved by 0.01 dB (59.54 against 59.55 dB from the whole image).
+COMPACT_STORE = torch.float16
+
+
 class Restorer:
     """Restores images with one network; holds no per-image state."""
 
@@ -94,7 +100,7 @@ class Restorer:
 
     @torch.inference_mode()
     def predict_shared(self, batches: list[tuple[Tensor, Tensor, Tensor, list]], time: Tensor,
-                       key_strides: dict | None = None) -> tuple[list[Tensor], bool]:
+                       key_strides: dict | None = None, compact: bool = False) -> tuple[list[Tensor], bool]:
         """The network on the tiles of some images at once, the tiles of each image sharing statistics.
 
         ``batches``: (x_t, x_in, owner, images): tiles (B, 3, h, w) float32 on the device, the
@@ -102,13 +108,14 @@ class Restorer:
         its image.  All batches run in lockstep through the network; at every GroupNorm, linear
         attention and middle attention the tiles of one image use the statistics of all of them
         (:mod:`uir_cli.nn.shared`).  ``key_strides``: per image, the thinning of the middle
-        attention's keys.  Returns each batch's prediction, float32 clamped to [-1, 1], and
-        whether the call was redone in float32 (at reduced precision, when any output was not
-        finite; all tiles together, since they share their statistics).
+        attention's keys; ``compact``: hold waiting tiles in float16.  Returns each batch's prediction, float32 clamped to [-1, 1], and
+        whether the call was redone in float32 (when any output was not finite, which the
+        reduced precision or the float16 that waiting tiles are held in can cause: all tiles
+        together, since they share their statistics).
         """
-        outs = self._lockstep(batches, time, key_strides or {}, self.place.dtype)
-        if self.place.dtype != torch.float32 and not all(bool(torch.isfinite(o).all()) for o in outs):
-            outs = self._lockstep(batches, time, key_strides or {}, torch.float32)
+        outs = self._lockstep(batches, time, key_strides or {}, self.place.dtype, COMPACT_STORE if compact else None)
+        if not all(bool(torch.isfinite(o).all()) for o in outs):
+            outs = self._lockstep(batches, time, key_strides or {}, torch.float32, None)
             self.fallbacks += sum(b[0].shape[0] for b in batches)
             return outs, True
         return outs, False
@@ -151,9 +158,9 @@ class Restorer:
             except StopIteration as stop:
                 return stop.value.float().clamp_(-1.0, 1.0), seen
 
-    def _lockstep(self, batches, time, key_strides: dict, dtype: torch.dtype) -> list[Tensor]:
+    def _lockstep(self, batches, time, key_strides: dict, dtype: torch.dtype, store: torch.dtype | None) -> list[Tensor]:
         with self._autocast(dtype):
-            gens = [self.net.forward_shared(x_t, x_in, time, owner) for x_t, x_in, owner, _ in batches]
+            gens = [self.net.forward_shared(x_t, x_in, time, owner, store) for x_t, x_in, owner, _ in batches]
             parts = [next(g) for g in gens]
             while True:
                 by_image: dict = {}
@@ -184,10 +191,19 @@ class Restorer:
             plan = plan_tiles(height, width, tile, overlap, multiple)
         if plan.whole:
             return plan
-        th, tw = plan.tile_shape
-        fits = lockstep_fits(self.net.config, self.place.precision, self.device, image_pixels=height * width,
-                             tiled_pixels=plan.tiled_pixels, tile_pixels=th * tw, batch=batch, free=self._free)
-        return dataclasses.replace(plan, lockstep=fits)
+        # Tiles in lockstep when they fit; automatic tiles may shrink for it (less work held per tile).
+        candidates = [plan]
+        if tile is None:
+            area = plan.tile_shape[0] * plan.tile_shape[1]
+            candidates += [plan_tiles_by_area(height, width, area // d, overlap, multiple) for d in (2, 4)]
+        for compact in (False, True):
+            for c in candidates:
+                th, tw = c.tile_shape
+                if lockstep_fits(self.net.config, self.place.precision, self.device, image_pixels=height * width,
+                                 tiled_pixels=c.tiled_pixels, tile_pixels=th * tw, batch=batch, free=self._free,
+                                 compact=compact):
+                    return dataclasses.replace(c, compact=compact)
+        return dataclasses.replace(plan, lockstep=False)
 
     def plan_with_limit(self, plan: TilePlan, max_pixels: int, overlap: int = 32) -> TilePlan:
         """Re-plan an image with tiles of at most ``max_pixels`` (after running out of memory), one tile at a time."""

@@ -105,7 +105,7 @@ def restore_jobs(restorer, jobs: list[ImageJob], *, steps: int, batch_size: int 
         for job in lockstep:  # one image at a time: its tiles' activations are all held at once
             chunks = _batches([(job, i, box) for i, box in enumerate(job.plan.boxes)], batch_size)
             batches = [(*_stack(chunk), _owners(chunk), [id(job)] * len(chunk)) for chunk in chunks]
-            outs, redone = restorer.predict_shared(batches, time, strides)
+            outs, redone = restorer.predict_shared(batches, time, strides, compact=job.plan.compact)
             del batches
             for chunk, pred in zip(chunks, outs):
                 job.fallback_tiles += len(chunk) * int(redone)

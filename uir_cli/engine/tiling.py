@@ -92,9 +92,10 @@ class TilePlan:
 
     ``lockstep``: the tiles go through the network together, sharing every statistic as
     it is computed (the whole image's result up to the tiles' borders; memory for the
-    whole image's activations between two layers).  Otherwise one tile at a time, twice
-    per network call: the first pass gathers the statistics that the second uses (bounded
-    memory, statistics close to the whole image's but not the same).
+    whole image's activations between two layers); ``compact``: what waiting tiles hold is
+    kept in float16, half the memory for a rounding of it.  Otherwise one tile at a time,
+    twice per network call: the first pass gathers the statistics that the second uses
+    (bounded memory, statistics close to the whole image's but not the same).
     """
 
     height: int
@@ -102,6 +103,7 @@ class TilePlan:
     rows: tuple[tuple[int, int], ...]
     cols: tuple[tuple[int, int], ...]
     lockstep: bool = True
+    compact: bool = False
 
     @property
     def boxes(self) -> list[Box]:

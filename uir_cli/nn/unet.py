@@ -391,7 +391,7 @@ class DiffUIRNet(nn.Module):
 
     # -- tiles that share statistics (see uir_cli.nn.shared) ----------------------------------
 
-    def forward_shared(self, x_t: Tensor, x_in: Tensor, time: Tensor, owner: Tensor):
+    def forward_shared(self, x_t: Tensor, x_in: Tensor, time: Tensor, owner: Tensor, store: torch.dtype | None = None):
         """:meth:`forward` for tiles of an image, as a generator that asks for shared statistics.
 
         ``owner``: (B, 1, H, W) float32 in [0, 1], the share of each pixel that the tile owns.
@@ -399,8 +399,12 @@ class DiffUIRNet(nn.Module):
         middle attention's keys) the generator yields a partial (:mod:`uir_cli.nn.shared`) over
         the owned pixels, and must be sent back, per sample of the batch, the merged partial to
         normalise with.  It returns what :meth:`forward` returns; with each sample's own partial
-        sent back and ``owner`` all ones, that is :meth:`forward` up to float rounding (on
-        inputs that need no padding (:func:`uir_cli.nn.shared.run_alone`).
+        sent back (:func:`uir_cli.nn.shared.run_alone`) and ``owner`` all ones, that is
+        :meth:`forward` up to float rounding, on inputs that need no padding.
+
+        ``store``: the dtype of what a tile holds while it waits (skips, residuals, the
+        convolution outputs waiting for their statistics), e.g. ``torch.float16`` to halve the
+        memory of tiles in lockstep at the cost of rounding them; None keeps them as computed.
         """
         h, w = x_t.shape[-2:]
         m = self.config.size_multiple
@@ -429,45 +433,60 @@ class DiffUIRNet(nn.Module):
             own = owners[level]
             held = [x]
             del x
-            x = yield from _resnet_shared(block1, held, t, own)
-            skips.append(x)
+            x = yield from _resnet_shared(block1, held, t, own, store)
+            skips.append(_keep(x, store))
             held = [x]
             del x
-            x = yield from _resnet_shared(block2, held, t, own)
-            x = x + (yield from _linear_attention_shared(attn.fn, x, own))
-            skips.append(x)
+            x = yield from _resnet_shared(block2, held, t, own, store)
+            held = [x]
+            del x
+            x = yield from _linear_attention_shared(attn.fn, held, own, store)
+            skips.append(_keep(x, store))
             x = down(x)
 
         own = owners[-1]
         held = [x]
         del x
-        x = yield from _resnet_shared(self.mid_block1, held, t, own)
+        x = yield from _resnet_shared(self.mid_block1, held, t, own, store)
         x = x + (yield from _attention_shared(self.mid_attn.fn, x, own))
         held = [x]
         del x
-        x = yield from _resnet_shared(self.mid_block2, held, t, own)
+        x = yield from _resnet_shared(self.mid_block2, held, t, own, store)
 
         for level, (block1, block2, attn, up) in zip(reversed(range(len(self.ups))), self.ups):
             own = owners[level]
             held = [x, skips.pop()]
             del x
-            x = yield from _resnet_shared(block1, held, t, own)
+            x = yield from _resnet_shared(block1, held, t, own, store)
             held = [x, skips.pop()]
             del x
-            x = yield from _resnet_shared(block2, held, t, own)
-            x = x + (yield from _linear_attention_shared(attn.fn, x, own))
+            x = yield from _resnet_shared(block2, held, t, own, store)
+            held = [x]
+            del x
+            x = yield from _linear_attention_shared(attn.fn, held, own, store)
             x = up(x)
 
         held = [x, self.init_conv(inp)]
         del x, inp
-        x = yield from _resnet_shared(self.final_res_block, held, t, owners[0])
+        x = yield from _resnet_shared(self.final_res_block, held, t, owners[0], store)
         x = self.final_conv(x)
         return x[..., :h, :w]
 
 
-def _norm_act(block: Block, y: Tensor, owner: Tensor, scale_shift: tuple[Tensor, Tensor] | None = None):
-    """The rest of :meth:`Block.forward` after its convolution ``y``, GroupNorm statistics asked for."""
-    parts = yield GroupPartial.of(y, owner, GROUPS)
+def _keep(x: Tensor, store: torch.dtype | None) -> Tensor:
+    """``x`` as held while tiles wait for each other (see ``forward_shared``'s ``store``)."""
+    return x if store is None or x.dtype == store else x.to(store)
+
+
+def _norm_act(block: Block, held: list[Tensor], owner: Tensor, scale_shift: tuple[Tensor, Tensor] | None = None,
+              store: torch.dtype | None = None):
+    """The rest of :meth:`Block.forward` after its convolution (``held``, emptied), GroupNorm statistics asked for."""
+    y = held.pop()
+    dtype = y.dtype
+    partial = GroupPartial.of(y, owner, GROUPS)
+    y = _keep(y, store)
+    parts = yield partial
+    y = y.to(dtype)
     stats = [p.shared() for p in parts]
     mean = torch.cat([s[0] for s in stats]).to(y.device)  # (B, G)
     var = torch.cat([s[1] for s in stats]).to(y.device)
@@ -484,27 +503,31 @@ def _norm_act(block: Block, y: Tensor, owner: Tensor, scale_shift: tuple[Tensor,
     return F.silu(y, inplace=True)
 
 
-def _resnet_shared(block: ResnetBlock, held: list[Tensor], t_emb: Tensor, owner: Tensor):
+def _resnet_shared(block: ResnetBlock, held: list[Tensor], t_emb: Tensor, owner: Tensor,
+                   store: torch.dtype | None = None):
     """:meth:`ResnetBlock.forward` on the channel concatenation of ``held`` (emptied), as a generator."""
-    x = held[0] if len(held) == 1 else torch.cat(held, dim=1)
+    x = held[0] if len(held) == 1 else torch.cat([h.to(held[0].dtype) for h in held], dim=1)
     held.clear()
     scale, shift = block.mlp(t_emb)[:, :, None, None].chunk(2, dim=1)
-    res = block.res_conv(x)
-    y = block.block1.proj(x)
+    res = _keep(block.res_conv(x), store)
+    held = [block.block1.proj(x)]
     del x
-    y = yield from _norm_act(block.block1, y, owner, (scale, shift))
-    y = block.block2.proj(y)
-    y = yield from _norm_act(block.block2, y, owner)
-    return y.add_(res) if y.dtype == res.dtype else y + res
+    y = yield from _norm_act(block.block1, held, owner, (scale, shift), store)
+    held = [block.block2.proj(y)]
+    del y
+    y = yield from _norm_act(block.block2, held, owner, None, store)
+    return y.add_(res) if y.dtype == res.dtype or store is not None else y + res
 
 
-def _linear_attention_shared(prenorm: PreNorm, x: Tensor, owner: Tensor):
-    """``PreNorm(LinearAttention)`` with the context summed over the whole image (a generator step).
+def _linear_attention_shared(prenorm: PreNorm, held: list[Tensor], owner: Tensor, store: torch.dtype | None = None):
+    """``Residual(PreNorm(LinearAttention))`` on ``held`` (emptied), the context summed over the whole image.
 
     Computed in runs of ``SHARED_CHUNK`` positions, so its 384 hidden channels never exist
     for the whole tile at once.
     """
     la: LinearAttention = prenorm.fn
+    x = held.pop()
+    dtype = x.dtype
     b, c, h, w = x.shape
     n = h * w
     hidden = HEADS * DIM_HEAD
@@ -519,7 +542,9 @@ def _linear_attention_shared(prenorm: PreNorm, x: Tensor, owner: Tensor):
         partial = part if partial is None else partial.merge(part)
         del kv, k, v
     del xn
+    x = _keep(x, store)
     parts = yield partial
+    x = x.to(dtype)
     context = torch.cat([p.shared(DIM_HEAD**-0.5) for p in parts]).to(x.device, x.dtype)  # (b, heads, d, e)
     xn = prenorm.norm(x).reshape(b, c, n)
     out_w = la.to_out[0].weight.reshape(c, hidden).to(x.dtype)
@@ -530,7 +555,7 @@ def _linear_attention_shared(prenorm: PreNorm, x: Tensor, owner: Tensor):
         o = torch.matmul(context.transpose(-1, -2), q).reshape(b, hidden, -1)  # sum_d context[d, e] q[d, n]
         out[:, :, s : s + SHARED_CHUNK] = torch.matmul(out_w, o) + out_b
         del q, o
-    return la.to_out[1](out.reshape(b, c, h, w))
+    return la.to_out[1](out.reshape(b, c, h, w)).add_(x)
 
 
 def _attention_shared(prenorm: PreNorm, x: Tensor, owner: Tensor):
