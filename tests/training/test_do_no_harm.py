@@ -115,3 +115,13 @@ def test_validation_reports_a_clean_row_with_the_brightness_shift(photos):
     # x0 = x_in - residual: 0.1 in [-1, 1] is 0.05 of the range, about 12.75 levels
     assert scores["clean"].shift == pytest.approx(12.75, abs=1.0)
     assert scores["clean"].psnr_out < 40
+
+
+def test_a_dark_clean_photo_is_never_equalised(tmp_path):
+    folder = tmp_path / "dark"
+    folder.mkdir()
+    dark = (smooth_image(np.random.default_rng(2), 32, 32).astype(np.float32) * 0.15).astype(np.uint8)
+    Image.fromarray(dark).save(folder / "night.png")
+    stream = _stream(folder, ("clean",), (1,), equalize="auto")
+    lq, gt, _, _ = stream[0]
+    assert float(gt.mean()) < 0.2 and torch.equal(lq, gt)

@@ -246,7 +246,8 @@ class TrainStream(Dataset):
         low-light crop (the authors'); ``auto`` equalises an input whose mean
         luma is below 0.2, as ``uir restore --task auto`` does: a paired input
         is judged and equalised whole, before cropping, as at inference; a
-        synthetic one is judged on its crop, the image the degradation made.
+        synthetic one is judged on its crop, the image the degradation made;
+        a ``clean`` sample is never equalised.
         """
         from ..engine.preprocess import equalize_histogram, needs_equalizing
 
@@ -266,7 +267,9 @@ class TrainStream(Dataset):
         gt_crop = np.ascontiguousarray(gt_crop)
         if lq is None:
             lq_crop = self._synthesise(gt_crop, task, rng)
-            if (auto and needs_equalizing(lq_crop)) or (not auto and task == "low-light"):
+            # a clean sample is never equalised: an equalised dark photo with the dark photo as target
+            # would teach the network to undo the equalisation that low light relies on
+            if task != "clean" and ((auto and needs_equalizing(lq_crop)) or (not auto and task == "low-light")):
                 lq_crop = equalize_histogram(lq_crop)
         else:
             lq_crop = lq[y : y + c, x : x + c].astype(np.float32) / 255.0
