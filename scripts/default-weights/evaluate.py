@@ -30,7 +30,6 @@ Writes OUT/report.md and OUT/results.json and prints the report.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -100,22 +99,15 @@ def build_sets(data: Path, side: int, clean_count: int, count: int, real_counts:
     return sets
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def methods(weights: list[str]) -> list[tuple[str, str, object]]:
     """(label, cache key, callable rgb -> rgb)."""
     out = [(b, b, (lambda name: lambda rgb: run_baseline(name, rgb))(b)) for b in BASELINES]
     for w in weights:
         from uir_cli.engine.restorer import load_restorer
+        from uir_cli.engine.weights import sha256_of
 
         restorer = load_restorer(w, device="cpu", precision="fp32")
-        digest = restorer.info.sha256 or sha256(Path(restorer.info.path))
+        digest = restorer.info.sha256 or sha256_of(Path(restorer.info.path))
         label = restorer.info.name or Path(w).name
         out.append((label, f"model-{digest[:16]}", lambda rgb, r=restorer: r.restore_array(rgb, seed=0, tile=0)))
     return out
