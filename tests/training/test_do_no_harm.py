@@ -125,3 +125,13 @@ def test_a_dark_clean_photo_is_never_equalised(tmp_path):
     stream = _stream(folder, ("clean",), (1,), equalize="auto")
     lq, gt, _, _ = stream[0]
     assert float(gt.mean()) < 0.2 and torch.equal(lq, gt)
+
+
+def test_validation_never_equalises_a_dark_clean_photo(tmp_path):
+    folder = tmp_path / "dark"
+    folder.mkdir()
+    dark = (smooth_image(np.random.default_rng(2), 32, 32).astype(np.float32) * 0.15).astype(np.uint8)
+    Image.fromarray(dark).save(folder / "night.png")
+    val = build_val_set([], [str(folder / "night.png")], ("clean",), count=1, size=32, equalize="auto")
+    clean = val.tasks[0]
+    assert torch.equal(clean.x_in, clean.gt)

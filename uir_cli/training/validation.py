@@ -94,8 +94,8 @@ def _center(img: np.ndarray, size: int) -> np.ndarray:
 def _make_task(task: str, lqs: list[np.ndarray], gts: list[np.ndarray], task_index: int, equalize: str) -> ValTask:
     from ..engine.preprocess import equalize_histogram, needs_equalizing
 
-    def equalized(c: np.ndarray) -> bool:
-        return needs_equalizing(c) if equalize == "auto" else task == "low-light"
+    def equalized(c: np.ndarray) -> bool:  # as in training: a clean photo is never equalised
+        return task != "clean" and (needs_equalizing(c) if equalize == "auto" else task == "low-light")
 
     x_in = [equalize_histogram(c) if equalized(c) else c for c in lqs]
     lq, gt = _to_tensor(lqs), _to_tensor(gts)
