@@ -13,8 +13,10 @@
 #    Phases (each continued with --resume; the toml holds the current one):
 #      steps    0-518: mix haze:3,rain:3,snow:2,blur:2,low-light:2,clean:2, light-share 0.5
 #      steps  518-584: mix haze:2,rain:2,snow:3,blur:2,low-light:3,clean:2, light-share 0.5
-#      steps  584-   : mix haze:1,rain:3,snow:3,blur:2,low-light:2,clean:1, light-share 0.3
+#      steps  584-965: mix haze:1,rain:3,snow:3,blur:2,low-light:2,clean:1, light-share 0.3
 #                      (uir-t-v2 is the EMA at step 841; from step 841 on clean samples are never equalised)
+#      steps  965-   : mix haze:1,rain:3,snow:4,blur:3,low-light:2,clean:1, light-share 0.25
+#                      (held-out snow and blur had not moved)
 #    (validation at step 500: clean photos 41 dB, haze and low light well restored, rain +1.3 dB,
 #    snow and blur nothing: the clean and lightened samples had taught restraint faster than
 #    the network relearned rain and snow, so their share went down)

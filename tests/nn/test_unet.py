@@ -80,3 +80,29 @@ def test_mixed_precision_training_standardises_as_float32_inference_does():
         training = conv(x.bfloat16()).float()
     reference = torch.nn.functional.conv2d(x, standardize_weight(conv.weight), conv.bias, padding=1)
     assert (training - reference).abs().max() < 0.05 * reference.abs().max()
+
+
+@pytest.mark.parametrize("batch,size", [(1, (24, 40)), (2, (17, 33)), (1, (1, 1))])
+def test_the_channels_last_layout_computes_the_same_network(batch, size):
+    torch.manual_seed(1)
+    net = DiffUIRNet(UNetConfig(16, (1, 2, 2))).freeze()
+    x_t, x_in = torch.randn(batch, 3, *size), torch.randn(batch, 3, *size)
+    time = torch.tensor([700.0] * batch)
+    with torch.no_grad():
+        plain = net(x_t, x_in, time)
+        fast = net.set_channels_last()(x_t, x_in, time)
+        net.set_channels_last(False)
+        again = net(x_t, x_in, time)
+    assert fast.shape == plain.shape
+    assert (fast - plain).abs().max() < 1e-4 * plain.abs().max()
+    assert torch.equal(again, plain), "switching the layout back must restore the plain path"
+
+
+def test_attention_equals_the_written_out_softmax():
+    from uir_cli.nn.unet import DIM_HEAD, _attend
+
+    torch.manual_seed(2)
+    q, k, v = (torch.randn(2, 4, 300, DIM_HEAD) for _ in range(3))
+    scores = (q * DIM_HEAD**-0.5) @ k.transpose(-1, -2)
+    expected = scores.softmax(dim=-1) @ v
+    assert torch.allclose(_attend(q, k, v), expected, atol=1e-5)

@@ -255,6 +255,8 @@ def load_restorer(weights: str | Path | LoadedWeights, *, device: str = "auto", 
             name, default_steps = name or entry.name, entry.steps
     place = placement(device, precision)
     net = loaded.build(place.device)
+    if place.device.type == "cpu":
+        net.set_channels_last()  # oneDNN's fast layout (DiffUIRNet.set_channels_last)
     info = ModelInfo(
         name=name or loaded.path.name,
         variant=loaded.variant,
