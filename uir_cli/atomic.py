@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import re
 import secrets
 import stat
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
 NAME_MAX = 255  # bytes in one file name, on every common file system
@@ -241,3 +243,26 @@ def describe(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "a symbolic link is in the way (not followed)"
     return exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+
+
+def plain(obj):
+    """``obj`` as plain JSON values: dataclasses and dicts become objects, tuples lists, paths strings,
+    numpy and torch scalars numbers; NaN and infinities become strings (JSON has none)."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {k: plain(v) for k, v in asdict(obj).items()}
+    if isinstance(obj, dict):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "item") and callable(obj.item):
+        obj = obj.item()
+    if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
+        return str(obj)
+    return obj
+
+
+def write_json(path: Path, data) -> Path:
+    """Write ``data`` (made :func:`plain`) as indented JSON, atomically."""
+    return write_atomic(path, json.dumps(plain(data), indent=2) + "\n")

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import RegistryError
+from .vocab import VARIANT_PARAMS, VARIANTS  # noqa: F401 - VARIANT_PARAMS: phase 2 (tests/nn, benchmarks read it here)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,14 +30,6 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SHIPPED_REGISTRY = PACKAGE_DIR / "weights.toml"
 PACKAGE_DATA = PACKAGE_DIR / "data"
 
-# The four published variants: (dim, dim_mults) and U-Net parameter counts (spec section 4).
-VARIANTS: dict[str, tuple[int, tuple[int, ...]]] = {
-    "diffuir-t": (32, (1, 1, 1, 1)),
-    "diffuir-s": (32, (1, 2, 2, 4)),
-    "diffuir-b": (64, (1, 2, 2, 4)),
-    "diffuir-l": (64, (1, 2, 4, 8)),
-}
-VARIANT_PARAMS = {"diffuir-t": 886_435, "diffuir-s": 3_268_643, "diffuir-b": 12_406_851, "diffuir-l": 36_261_187}
 CUSTOM = "custom"
 
 

@@ -11,6 +11,7 @@ at its name changes nothing.  No torch import.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -91,3 +92,15 @@ def resolved(path: Path) -> Path:
         return Path(path).resolve()
     except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python < 3.13)
         return Path(os.path.abspath(path))
+
+
+def sha256_of(path: Path | BinaryIO, chunk: int = 1 << 20) -> str:
+    """The sha256 of a regular file (a path, or an open file read from its start)."""
+    h = hashlib.sha256()
+    if isinstance(path, (str, os.PathLike)):
+        with open_regular(path) as f:
+            return sha256_of(f, chunk)
+    path.seek(0)
+    while block := path.read(chunk):
+        h.update(block)
+    return h.hexdigest()

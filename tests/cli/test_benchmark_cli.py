@@ -228,10 +228,3 @@ def test_the_cli_module_imports_no_torch_or_numpy():
     code = "import sys, uir_cli.cli.app; print('torch' in sys.modules, 'numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
-
-
-def test_the_protocol_choices_are_the_metric_protocols():
-    from uir_cli.cli.benchmark import Protocol
-    from uir_cli.engine.metrics import PROTOCOLS
-
-    assert tuple(p.value for p in Protocol) == PROTOCOLS

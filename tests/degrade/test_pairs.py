@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from uir_cli.degrade.pairs import PairJob, Source, collect_sources, natural_key, output_stems, plan
+from uir_cli.degrade.pairs import PairJob, Source, collect_sources, output_stems, plan
 from uir_cli.errors import UsageError
 
 
@@ -23,10 +23,6 @@ def test_folders_are_searched_in_natural_order_skipping_hidden_and_other_files(t
     assert [s.relative for s in sources] == ["a.png", "b/img9.png", "b/img10.png"]
     with pytest.raises(UsageError, match="no such file"):
         collect_sources([tmp_path / "missing"], _is_png)
-
-
-def test_natural_key_orders_numbers_by_value():
-    assert sorted(["x10", "X2", "x1"], key=natural_key) == ["x1", "X2", "x10"]
 
 
 def test_stems_are_the_file_stems_unless_they_clash():

@@ -250,9 +250,3 @@ def test_same_name_rule_does_not_apply_the_rain_renaming(tmp_path):
     with pytest.raises(DatasetError, match="rain-1.png"):
         pair_folders(tmp_path / "lq", tmp_path / "gt")
     assert len(pair_folders(tmp_path / "lq", tmp_path / "gt", rule="rain").pairs) == 1
-
-
-def test_extensions_match_the_image_reader():
-    from uir_cli.engine.imageio import IMAGE_EXTENSIONS
-
-    assert datasets.IMAGE_EXTENSIONS == IMAGE_EXTENSIONS

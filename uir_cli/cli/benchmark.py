@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
+from ..vocab import PROTOCOLS
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError, shown
 from . import signals
 from .console import err, handle_errors, is_interactive, out
@@ -20,12 +21,8 @@ from .restore import Precision, Task, Which, complete_devices
 from .weights import complete_weight_names
 
 
-class Protocol(str, Enum):
-    """The metric protocols of engine.metrics.PROTOCOLS (spelled out: the CLI imports no numpy)."""
-
-    diffuir = "diffuir"
-    basicsr = "basicsr"
-    rgb = "rgb"
+# --protocol's choices: the metric protocols (vocab is numpy-free, as the CLI must stay).
+Protocol = Enum("Protocol", {name: name for name in PROTOCOLS}, type=str)
 
 
 def complete_datasets(incomplete: str) -> list[str]:

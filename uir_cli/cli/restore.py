@@ -11,19 +11,15 @@ from typing import Annotated, Optional
 import typer
 
 from ..engine.torchrun import distributed_share
+from ..vocab import TASK_CHOICES
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError, WeightsError, shown
 from . import signals
 from .console import err, handle_errors, is_interactive
 from .weights import complete_weight_names
 
 
-class Task(str, Enum):
-    auto = "auto"
-    rain = "rain"
-    haze = "haze"
-    snow = "snow"
-    blur = "blur"
-    low_light = "low-light"
+# --task's choices (Task.auto, Task.rain ... Task.low_light), from the one list of tasks.
+Task = Enum("Task", {name.replace("-", "_"): name for name in TASK_CHOICES}, type=str)
 
 
 class Which(str, Enum):
@@ -209,7 +205,8 @@ def restore(
 
     from ..engine.batch import BatchOptions, FileResult, plan_outputs, run_batch
     from ..engine.inputs import discover
-    from ..engine.report import Environment, now_iso, write_json
+    from ..atomic import write_json
+    from ..engine.report import Environment, now_iso
     from ..engine.restorer import load_restorer
 
     if device == "auto" and world > 1:

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from ..vocab import TASKS
 
 if TYPE_CHECKING:
     import numpy as np
 
-KINDS = ("rain", "haze", "snow", "blur", "low-light")
+KINDS = TASKS  # what can be degraded is what can be restored
 
 _MODULES = {"rain": "rain", "haze": "haze", "snow": "snow", "blur": "blur", "low-light": "lowlight"}
 

@@ -35,9 +35,10 @@ import math
 import cv2
 import numpy as np
 
+from ..vocab import TASKS
 from ._common import as_rgb, finish, geometry_scale
 
-KINDS = ("rain", "haze", "snow", "blur", "low-light")
+KINDS = TASKS
 
 
 def _line_kernel(length: float, angle_deg: float) -> np.ndarray:

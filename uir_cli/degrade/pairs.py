@@ -18,7 +18,6 @@ file's relative name, k) alone, so adding files never changes other outputs.
 from __future__ import annotations
 
 import os
-import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..regular import resolved
+from ..vocab import natural_key
 
 if TYPE_CHECKING:
     import numpy as np
@@ -90,12 +90,6 @@ class Manifest:
 
 def _crc(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
-
-
-def natural_key(text: str) -> tuple:
-    """Sort key putting ``img2`` before ``img10`` (case-insensitive, digits compared as numbers)."""
-    return tuple((0, int(part), part) if part.isdigit() else (1, 0, part.lower())
-                 for part in re.split(r"(\d+)", text) if part)
 
 
 def collect_sources(paths: Iterable[Path], is_image: Callable[[Path], bool]) -> list[Source]:

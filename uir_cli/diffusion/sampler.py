@@ -41,9 +41,7 @@ class Sampler:
 
     def time_input(self, k: int) -> Tensor:
         """The network's time input at step k (0-based): a_bar[t] * T, a float32 scalar tensor."""
-        t = self.pairs[k][0]
-        # Multiplied in float32, as the authors' buffers are, so the embedding matches to the bit.
-        return self.schedule.a_bar[t] * self.schedule.num_timesteps
+        return self.schedule.time_input(torch.tensor(self.pairs[k][0]))
 
     def start(self, x_in: Tensor, noise: Tensor) -> Tensor:
         """x_T = (1 - d_bar[T-1]) * x_in + sqrt(0.01) * eps."""

@@ -53,7 +53,10 @@ class Schedule:
         return Schedule(*(getattr(self, n).to(device) for n in ("a_bar", "b2_bar", "b_bar", "d_bar")))
 
     def time_input(self, t: Tensor) -> Tensor:
-        """The network's time input for integer timesteps ``t``: a_bar[t] * T (float32)."""
+        """The network's time input for integer timesteps ``t``: a_bar[t] * T (float32).
+
+        Multiplied in float32, as the authors' buffers are, so the embedding matches to the bit.
+        """
         return self.a_bar.to(t.device)[t] * self.num_timesteps
 
 

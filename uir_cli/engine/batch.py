@@ -43,6 +43,7 @@ from .imageio import UIR_SOFTWARE, Image, made_by_uir, probe_image, read_image, 
 from .inputs import InputItem, Missing, in_shard, inside, output_path
 from .locks import OutputClaim
 from .memory import is_oom
+from .oom import free_cache, with_smaller_tiles
 from .preprocess import prepare_input
 from .tiled import ImageJob, restore_jobs
 from .tiling import TilePlan
@@ -450,34 +451,29 @@ def _restore_group(restorer, group: list[_Decoded], opts: BatchOptions, events: 
                    tiles=d.plan.count, decode_s=d.decode_s)
         for d in group
     ]
-    plans = [d.plan for d in group]
-    for attempt in range(4):
+
+    def attempt(plans: list[TilePlan]) -> tuple[list[ImageJob], float]:
         jobs = [ImageJob(key=i, x_in=d.x_in.to(restorer.device), plan=plans[i], seed=opts.seed) for i, d in enumerate(group)]
         for d, job in zip(group, jobs):
             events.started(d.item.path, d.width, d.height, job.plan.count)
         t0 = time.perf_counter()
-        try:
-            restore_jobs(restorer, jobs, steps=opts.steps, batch_size=opts.batch_size or 1,
-                         progress=lambda n, px: events.tiles(n, px))
-        except Exception as exc:  # noqa: BLE001 - one bad group must not end the batch
-            del jobs
-            if restorer.device.type == "cuda":
-                torch.cuda.empty_cache()
-            if is_oom(exc) and attempt < 3:
-                # Out of memory: halve the tiles' area and try again.
-                plans = [restorer.plan_with_limit(p, max(1, p.tile_shape[0] * p.tile_shape[1] // 2), opts.tile_overlap) for p in plans]
-                continue
-            reason = "out of memory, even with small tiles" if is_oom(exc) else f"the model failed: {str(exc).splitlines()[0][:200]}"
-            for b in bases:
-                b.reason = reason
-            return [(None, b) for b in bases]
-        elapsed = time.perf_counter() - t0
-        total_px = sum(j.pixels for j in jobs) or 1
-        out = []
-        for job, b in zip(jobs, bases):
-            b.model_s = elapsed * job.pixels / total_px
-            b.fallback_tiles = job.fallback_tiles
-            b.tiles = job.plan.count
-            out.append((job.result(), b))
-        return out
-    raise AssertionError("unreachable")
+        restore_jobs(restorer, jobs, steps=opts.steps, batch_size=opts.batch_size or 1,
+                     progress=lambda n, px: events.tiles(n, px))
+        return jobs, time.perf_counter() - t0
+
+    try:
+        jobs, elapsed = with_smaller_tiles(restorer, [d.plan for d in group], opts.tile_overlap, attempt)
+    except Exception as exc:  # noqa: BLE001 - one bad group must not end the batch
+        free_cache(restorer.device)
+        reason = "out of memory, even with small tiles" if is_oom(exc) else f"the model failed: {str(exc).splitlines()[0][:200]}"
+        for b in bases:
+            b.reason = reason
+        return [(None, b) for b in bases]
+    total_px = sum(j.pixels for j in jobs) or 1
+    out = []
+    for job, b in zip(jobs, bases):
+        b.model_s = elapsed * job.pixels / total_px
+        b.fallback_tiles = job.fallback_tiles
+        b.tiles = job.plan.count
+        out.append((job.result(), b))
+    return out

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import write_atomic
+from ..atomic import write_atomic, write_json
 from ..errors import UsageError
 from .evaluate import BenchmarkRun, DatasetResult, Images, ImageResult
-from .report import write_json
 
 FORMAT = "uir-benchmark-report/1"
 CSV_COLUMNS = ("dataset", "name", "status", "reason", "psnr", "ssim", "input_psnr", "input_ssim", "seconds",

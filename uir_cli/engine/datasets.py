@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DatasetError, UsageError
+from ..vocab import IMAGE_EXTENSIONS, natural_key
 
-# Same set as engine.imageio.IMAGE_EXTENSIONS (kept here so this module stays numpy-free).
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 
 RULES = ("same-name", "rain", "sots")
 _RULE_TEXT = {
@@ -267,7 +266,7 @@ def list_images(folder: Path) -> tuple[list[Path], int]:
             skipped += 1
     if not images:
         raise DatasetError("no images in this folder", path=folder, hint=f"looked for {', '.join(sorted(IMAGE_EXTENSIONS))}")
-    images.sort(key=lambda p: _natural_key(p.name))
+    images.sort(key=lambda p: natural_key(p.name))
     seen: dict[str, Path] = {}
     for path in images:
         if path.stem in seen:
@@ -327,11 +326,6 @@ def _with_notes(found: PairedSet, notes: list[str]) -> PairedSet:
     return PairedSet(
         found.name, found.task, found.input_dir, found.target_dir, found.pairs, found.pairing, (*notes, *found.notes)
     )
-
-
-def _natural_key(name: str) -> tuple:
-    parts = re.split(r"(\d+)", name)
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p.lower()) for p in parts if p), name
 
 
 def _target_stem(stem: str, rule: str, by_stem: dict[str, Path], by_folded: dict[str, str]) -> str | None:

@@ -230,14 +230,14 @@ def evaluate(work: Sequence[Work], *, restorer=None, options: EvalOptions = Eval
     ``restorer`` (a :class:`~uir_cli.engine.restorer.Restorer`) is required unless every
     ``Work`` carries predictions.  Nothing is printed; ``events`` hears of each step.
     """
-    from .report import now_iso
+    from .report import now_iso, software
 
     events = events or Events()
     if restorer is None and any(w.predictions is None for w in work):
         raise UsageError("a model is needed to restore the inputs (or pass --predictions)")
     t0 = time.perf_counter()
     run = BenchmarkRun(
-        settings=_settings(options, restorer), model=_model_record(restorer), environment=_environment(),
+        settings=_settings(options, restorer), model=_model_record(restorer), environment=RunEnvironment(**software()),
         datasets=[], absent=list(selection.absent) if selection else [],
         notes=list(selection.notes) if selection else [], started=now_iso(), command_line=command_line)
     _reset_peak(restorer)
@@ -422,7 +422,7 @@ def _restore(restorer, lq_rgb: np.ndarray, task: str, name: str, dataset: str, o
     """The model's output, (H, W, 3) float32 in [0, 1]; sets ``result.seconds`` (model time)."""
     import torch
 
-    from .memory import is_oom
+    from .oom import with_smaller_tiles
     from .preprocess import DARK_MEAN_LUMA, prepare_input
     from .tiled import ImageJob, restore_jobs
 
@@ -432,30 +432,23 @@ def _restore(restorer, lq_rgb: np.ndarray, task: str, name: str, dataset: str, o
     h, w = model_in.shape[:2]
     x_in = torch.from_numpy(np.ascontiguousarray(model_in, dtype=np.float32)).permute(2, 0, 1)
     plan = restorer.plan(h, w, tile=options.tile, overlap=options.tile_overlap, batch=options.batch_size)
-    for attempt in range(4):
-        job = ImageJob(key=name, x_in=x_in.to(restorer.device) * 2.0 - 1.0, plan=plan, seed=options.seed)
-        events.image_started(dataset, name, w, h, plan.count)
+
+    def attempt(plans: list) -> tuple:
+        job = ImageJob(key=name, x_in=x_in.to(restorer.device) * 2.0 - 1.0, plan=plans[0], seed=options.seed)
+        events.image_started(dataset, name, w, h, plans[0].count)
         t0 = time.perf_counter()
-        try:
-            restore_jobs(restorer, [job], steps=restorer.steps, batch_size=options.batch_size,
-                         progress=events.tiles)
-            out = job.result()
-        except (RuntimeError, MemoryError) as error:
-            if not is_oom(error) or attempt == 3:
-                raise
-            del job
-            if restorer.device.type == "cuda":
-                torch.cuda.empty_cache()
-            plan = restorer.plan_with_limit(plan, max(1, plan.tile_shape[0] * plan.tile_shape[1] // 2),
-                                            options.tile_overlap)
-            result.notes.append(f"out of memory: retried with {plan.count} tiles")
-            continue
+        restore_jobs(restorer, [job], steps=restorer.steps, batch_size=options.batch_size, progress=events.tiles)
+        out = job.result()
         result.seconds = time.perf_counter() - t0
-        if job.fallback_tiles:
-            result.notes.append(f"{job.fallback_tiles} tile evaluation(s) redone in fp32 (non-finite output)")
-        # C-contiguous, as a decoded file is: metrics then sum in the same order as on the saved PNG.
-        return np.ascontiguousarray(out.permute(1, 2, 0).numpy())
-    raise AssertionError("unreachable")
+        return job, out
+
+    job, out = with_smaller_tiles(
+        restorer, [plan], options.tile_overlap, attempt,
+        on_retry=lambda plans: result.notes.append(f"out of memory: retried with {plans[0].count} tiles"))
+    if job.fallback_tiles:
+        result.notes.append(f"{job.fallback_tiles} tile evaluation(s) redone in fp32 (non-finite output)")
+    # C-contiguous, as a decoded file is: metrics then sum in the same order as on the saved PNG.
+    return np.ascontiguousarray(out.permute(1, 2, 0).numpy())
 
 
 
@@ -488,26 +481,6 @@ def _model_record(restorer) -> ModelRecord | None:
         return None
     info = restorer.info
     return ModelRecord(info.name, info.variant, info.sha256, str(Path(info.path).resolve()), info.which, restorer.steps)
-
-
-def _environment() -> RunEnvironment:
-    import platform
-    import sys
-
-    torch = sys.modules.get("torch")  # imported only when a model was loaded
-    return RunEnvironment(
-        uir_version=__version__, torch_version=getattr(torch, "__version__", None) or _installed("torch"),
-        python_version=platform.python_version(), platform=platform.platform(),
-        threads=torch.get_num_threads() if torch is not None else None)
-
-
-def _installed(package: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return None
 
 
 def _reset_peak(restorer) -> None:

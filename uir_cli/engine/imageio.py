@@ -30,6 +30,7 @@ from PIL import UnidentifiedImageError
 from ..atomic import describe, write_atomic
 from ..errors import ImageError, UsageError
 from ..regular import NotRegular, open_regular
+from ..vocab import IMAGE_EXTENSIONS
 from . import imagefile
 
 # Our ``max_pixels`` (the user's ``--max-pixels``) is the only size limit, checked
@@ -39,7 +40,6 @@ _pil.MAX_IMAGE_PIXELS = None
 SOFTWARE_TAG = 0x0131  # EXIF Software
 UIR_SOFTWARE = "uir restore"  # how uir marks what it restored: "uir restore VERSION (DiffUIR)"
 
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"})
 
 _READ_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP")  # no exotic decoders (JPEG includes MPO)
 _FORMAT_OF_EXT = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",

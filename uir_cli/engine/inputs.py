@@ -18,16 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..regular import check_regular, resolved
+from ..vocab import natural_key
 from .imageio import is_image_path
 
 FORMATS = {"png": ".png", "jpg": ".jpg", "webp": ".webp", "tiff": ".tiff"}
-_DIGITS = re.compile(r"(\d+)")
 _MAGIC = re.compile(r"[*?\[]")
-
-
-def natural_key(text: str) -> list:
-    """Sort key that orders embedded numbers by value: 'img2' < 'img10'."""
-    return [int(p) if p.isdigit() else p.casefold() for p in _DIGITS.split(text)]
 
 
 @dataclass(frozen=True)

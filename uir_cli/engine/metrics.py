@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UsageError
+from ..vocab import PROTOCOLS
 
-PROTOCOLS = ("diffuir", "basicsr", "rgb")
 
 # ITU-R BT.601 limited range, as MATLAB's rgb2ycbcr, from RGB in [0, 1].
 _Y_OFFSET = 16.0

@@ -1,16 +1,31 @@
-"""Reports: what ran, where, with what, and what came of it (JSON-ready dataclasses)."""
+"""What ran and where: the software and machine a run used, and when (JSON-ready dataclasses)."""
 
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import os
 import platform
-from dataclasses import asdict, dataclass, is_dataclass
-from pathlib import Path
+import sys
+from dataclasses import dataclass
 
 from .. import __version__
-from ..atomic import write_atomic
+
+
+def software() -> dict:
+    """uir, torch (as imported, else as installed, else None), Python, the platform and torch's threads."""
+    torch = sys.modules.get("torch")  # imported only when a model was loaded
+    return dict(
+        uir_version=__version__, torch_version=getattr(torch, "__version__", None) or installed_version("torch"),
+        python_version=platform.python_version(), platform=platform.platform(),
+        threads=torch.get_num_threads() if torch is not None else None)
+
+
+def installed_version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -26,38 +41,9 @@ class Environment:
 
     @classmethod
     def capture(cls, restorer) -> "Environment":
-        import torch
-
-        return cls(
-            uir_version=__version__,
-            torch_version=torch.__version__,
-            python_version=platform.python_version(),
-            platform=platform.platform(),
-            device=str(restorer.device),
-            device_name=restorer.device_name,
-            precision=restorer.place.precision,
-            threads=torch.get_num_threads(),
-        )
+        return cls(**software(), device=str(restorer.device), device_name=restorer.device_name,
+                   precision=restorer.place.precision)
 
 
 def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds")
-
-
-def _plain(obj):
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return {k: _plain(v) for k, v in asdict(obj).items()}
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
-        return str(obj)  # JSON has no NaN or infinity
-    return obj
-
-
-def write_json(path: Path, data) -> Path:
-    """Write ``data`` (dataclasses, dicts, lists) as indented JSON, atomically."""
-    return write_atomic(path, json.dumps(_plain(data), indent=2) + "\n")

@@ -19,26 +19,26 @@ half-built, damaged or stale set is rebuilt.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import zlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
-from ..degrade import KINDS
+from ..atomic import plain
 from ..errors import DatasetError
 from ..registry import PACKAGE_DATA, data_dir
+from ..regular import sha256_of
+from ..vocab import TASKS
 
 NAME = "synthetic"
 VERSION_DIR = "synthetic-v1"
 FORMAT = "uir-synthetic-v1"
 SEED = 2024
 PHOTOS = PACKAGE_DATA / "photos"
-TASKS = KINDS  # rain, haze, snow, blur, low-light
 MANIFEST = "manifest.json"
 
 
@@ -116,14 +116,6 @@ def _sources(photos: Path) -> dict[str, Path]:
     return found
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _rng(task: str, stem: str):
     import numpy as np
 
@@ -148,7 +140,7 @@ def _check(root: Path, sources: dict[str, Path]) -> str | None:
         return "built by another format"
     if manifest.get("uir_version") != __version__:
         return f"built by uir {manifest.get('uir_version')}, this is {__version__}"
-    if manifest.get("photos") != {stem: _sha256(p) for stem, p in sources.items()}:
+    if manifest.get("photos") != {stem: sha256_of(p) for stem, p in sources.items()}:
         return "the source photos changed"
     files = manifest.get("files", {})
     if set(files) != _expected_files(sources):
@@ -157,7 +149,7 @@ def _check(root: Path, sources: dict[str, Path]) -> str | None:
         file = root / rel
         if not file.is_file():
             return f"{rel} is missing"
-        if _sha256(file) != digest:
+        if sha256_of(file) != digest:
             return f"{rel} is damaged (sha256 differs)"
     return None
 
@@ -179,16 +171,16 @@ def _build(root: Path, sources: dict[str, Path], progress: Callable[[str], None]
                 for side, rgb in (("input", result.lq), ("target", clean)):
                     rel = f"{set_name(task)}/{side}/{stem}.png"
                     write_image(staging / rel, rgb)
-                    files[rel] = _sha256(staging / rel)
+                    files[rel] = sha256_of(staging / rel)
                     if progress is not None:
                         progress(rel)
-                params[f"{set_name(task)}/{stem}"] = _jsonable(asdict(result.params))
+                params[f"{set_name(task)}/{stem}"] = plain(result.params)
         manifest = {
             "format": FORMAT,
             "uir_version": __version__,
             "seed": SEED,
             "seeding": "numpy default_rng([seed, crc32(task), crc32(photo stem)])",
-            "photos": {stem: _sha256(p) for stem, p in sources.items()},
+            "photos": {stem: sha256_of(p) for stem, p in sources.items()},
             "files": dict(sorted(files.items())),
             "params": params,
         }
@@ -212,13 +204,3 @@ def _swap_in(staging: Path, root: Path) -> None:
             raise
     shutil.rmtree(old, ignore_errors=True)
 
-
-def _jsonable(value):
-    """Parameters as plain JSON values (numpy scalars and tuples become numbers and lists)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item"):
-        return value.item()
-    return value

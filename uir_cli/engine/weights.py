@@ -13,7 +13,6 @@ that needs to unpickle anything else is refused before any of it runs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pickle
@@ -28,7 +27,7 @@ from torch import Tensor
 
 from ..atomic import describe, write_atomic
 from ..errors import WeightsError
-from ..regular import NotRegular, open_regular
+from ..regular import NotRegular, open_regular, sha256_of
 from ..nn.unet import DiffUIRNet, UNetConfig
 from ..registry import variant_id
 
@@ -74,18 +73,6 @@ class LoadedWeights:
         net = DiffUIRNet(self.config)
         net.load_state_dict(self.state_dict, strict=True)
         return net.to(device).freeze()
-
-
-def sha256_of(path: Path | BinaryIO, chunk: int = 1 << 20) -> str:
-    """The sha256 of a regular file (a path, or an open file read from its start)."""
-    h = hashlib.sha256()
-    if isinstance(path, (str, os.PathLike)):
-        with open_regular(path) as f:
-            return sha256_of(f, chunk)
-    path.seek(0)
-    while block := path.read(chunk):
-        h.update(block)
-    return h.hexdigest()
 
 
 def _open_weights(path: Path) -> BinaryIO:

@@ -22,13 +22,13 @@ from pathlib import Path
 from ..atomic import write_atomic
 from ..errors import UsageError
 from ..registry import is_weights_name
+from ..vocab import TASKS, VARIANT_LETTERS
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10 only
     import tomli as tomllib
 
-TASKS = ("rain", "haze", "snow", "blur", "low-light")
 TASK_ALIASES = {
     "rain": "rain", "derain": "rain",
     "haze": "haze", "hazy": "haze", "fog": "haze", "dehaze": "haze",
@@ -38,7 +38,7 @@ TASK_ALIASES = {
 }  # fmt: skip
 # The authors' mix of tasks in one batch (spec section 6).
 DEFAULT_MIX = "haze:4,low-light:1,rain:2,snow:2,blur:1"
-VARIANTS = {"T": (32, (1, 1, 1, 1)), "S": (32, (1, 2, 2, 4)), "B": (64, (1, 2, 2, 4)), "L": (64, (1, 2, 4, 8))}
+VARIANTS = VARIANT_LETTERS  # by letter, as --variant takes them
 # --mix may also weigh "clean": photos given unchanged as input and target, so the network learns to
 # leave alone what needs no restoration (uir's own addition to the authors' recipe).
 CLEAN = "clean"

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UsageError
-from .config import CLEAN, TASKS, TrainConfig
+from ..vocab import TASKS
+from .config import CLEAN, TrainConfig
 from .sources import PairedSource, PhotoSource, discover_pairs, list_photos
 from .stream import TASK_IDS, Item, TaskPool
 

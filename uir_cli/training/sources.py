@@ -23,9 +23,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine.datasets import IMAGE_EXTENSIONS, NAMED, find_dataset, pair_folders
+from ..engine.datasets import NAMED, PairedSet, find_dataset, pair_folders
 from ..errors import DatasetError, UsageError
-from .config import TASKS, split_spec
+from ..vocab import IMAGE_EXTENSIONS, TASKS
+from .config import split_spec
 
 # (input folder, target folder, the task the names imply or None)
 PAIR_FOLDERS = (
@@ -111,8 +112,7 @@ def _pair(lq_dir: Path, gt_dir: Path, task: str) -> PairedSource:
         except DatasetError as exc:
             error = exc
             continue
-        pairs = tuple((str(p.input), str(p.target)) for p in found.pairs)
-        return PairedSource(task, pairs, f"{lq_dir} + {gt_dir}", found.notes)
+        return _source(found, task, f"{lq_dir} + {gt_dir}")
     assert error is not None
     raise error
 
@@ -157,9 +157,13 @@ def _benchmarks(root: Path, task: str | None) -> list[PairedSource]:
             if "not found" in exc.message:
                 continue
             raise
-        pairs = tuple((str(p.input), str(p.target)) for p in paired.pairs)
-        found.append(PairedSource(spec.task, pairs, f"{spec.name} under {root}", paired.notes))
+        found.append(_source(paired, spec.task, f"{spec.name} under {root}"))
     return found
+
+
+def _source(found: PairedSet, task: str, origin: str) -> PairedSource:
+    """A paired set as training takes it: (input, target) path strings, for ``task``."""
+    return PairedSource(task, tuple((str(p.input), str(p.target)) for p in found.pairs), origin, found.notes)
 
 
 def discover_pairs(spec: str) -> list[PairedSource]:
