@@ -26,6 +26,8 @@ GROUPS = 8
 ATTENTION_CHUNK = 32 * 1024 * 1024
 # Positions at a time in the shared linear attention of tiles (bounds its hidden channels' memory).
 SHARED_CHUNK = 64 * 1024
+# Positions at a time in the channels-last linear attention (its projections stay in the cache).
+LINEAR_CHUNK = 4096
 
 
 @dataclass(frozen=True)
@@ -152,11 +154,29 @@ class Block(nn.Module):
         self.norm = nn.GroupNorm(GROUPS, cout)
 
     def forward(self, x: Tensor, scale_shift: tuple[Tensor, Tensor] | None = None) -> Tensor:
-        x = self.norm(self.proj(x))
+        x = self.proj(x)
+        if not torch.is_grad_enabled() and x.shape[0] == 1:
+            return self._norm_act_inplace(x, scale_shift)
+        x = self.norm(x)
         if scale_shift is not None:
             scale, shift = scale_shift
             x = torch.addcmul(shift, x, scale + 1)
         return F.silu(x)
+
+    def _norm_act_inplace(self, x: Tensor, scale_shift: tuple[Tensor, Tensor] | None) -> Tensor:
+        """The same at inference: GroupNorm's affine and the FiLM as one per-channel a * x + b, in place.
+
+        (x_hat * g + beta) * (scale + 1) + shift = x_hat * a + b, a = g (scale + 1),
+        b = beta (scale + 1) + shift: one pass over the image instead of two new tensors.
+        """
+        x = F.group_norm(x, GROUPS, None, None, self.norm.eps)
+        a, b = self.norm.weight.to(x.dtype), self.norm.bias.to(x.dtype)
+        if scale_shift is not None:
+            scale, shift = scale_shift
+            scale = scale.reshape(-1).to(x.dtype) + 1
+            a, b = a * scale, torch.addcmul(shift.reshape(-1).to(x.dtype), b, scale)
+        x = torch.addcmul(b[:, None, None], x, a[:, None, None], out=x) if x.dtype == a.dtype else x.mul_(a[:, None, None]).add_(b[:, None, None])
+        return F.silu(x, inplace=True)
 
 
 class ResnetBlock(nn.Module):
@@ -247,35 +267,65 @@ class LinearAttention(nn.Module):
         return self.to_out(out.reshape(b, hidden, h, w))
 
     def _forward_positions(self, x: Tensor) -> Tensor:
-        """The same sums on a channels-last input, position by position (rows of a (B, N, C) matrix).
+        """The same sums on a channels-last input, in runs of positions that stay in the cache.
 
-        Every softmax and product runs along contiguous memory, and ``to_out``'s 1x1 convolution
-        is folded into the small context: out = q @ M with M = per head context_h @ W_out_h^T,
-        so the (N x hidden) attention output never exists.
+        Rows of the (B, N, C) position matrix are taken ``LINEAR_CHUNK`` at a time, twice: first
+        k and v, whose softmax over positions is accumulated into the small context with a
+        running maximum (log-sum-exp rescaling, exact for any split); then q, with ``to_out``'s
+        1x1 convolution folded into the context (out = q @ M, M = per head context_h @
+        W_out_h^T).  Neither the (N x 3 hidden) projections nor the (N x hidden) attention
+        output ever exist whole: memory is the input and output only, and every softmax and
+        product runs along contiguous memory.
         """
         b, c, h, w = x.shape
         n = h * w
         hidden = HEADS * DIM_HEAD
         weight = self.to_qkv.weight.reshape(3 * hidden, c).to(x.dtype)
+        w_q, w_kv = weight[:hidden].t(), weight[hidden:].t()
+        out_w = self.to_out[0].weight.reshape(c, HEADS, DIM_HEAD).permute(1, 2, 0).float()  # (heads, e, c)
         xp = positions(x)
-        kv = torch.matmul(xp, weight[hidden:].t())  # (b, n, 2 hidden): k then v
-        k, v = kv[..., :hidden], kv[..., hidden:]
-        # k's softmax over positions, its normalisation applied to the small context instead
-        k.sub_(k.amax(dim=1, keepdim=True)).exp_()
-        z = k.sum(dim=1)  # (b, hidden)
-        out_w = self.to_out[0].weight.reshape(c, hidden).to(x.dtype)
-        fold = torch.empty((b, hidden, c), dtype=x.dtype, device=x.device)
+        y = None
         for j in range(b):
-            for head in range(HEADS):
-                cols = slice(head * DIM_HEAD, (head + 1) * DIM_HEAD)
-                context = torch.mm(k[j, :, cols].t(), v[j, :, cols])  # (d, e) = sum_n exp(k[n, d]) v[n, e]
-                # 1/z, the q scale and the 1/(H*W) of v, folded into the (d x c) product
-                context.mul_((DIM_HEAD**-0.5 / n) / z[j, cols, None])
-                fold[j, cols] = torch.mm(context, out_w[:, cols].t())
-        del kv, k, v
-        q = torch.matmul(xp, weight[:hidden].t()).reshape(b, n, HEADS, DIM_HEAD).softmax(dim=-1).reshape(b, n, hidden)
-        y = torch.baddbmm(self.to_out[0].bias.to(x.dtype).expand(b, 1, -1), q, fold)  # (b, n, c)
+            ctx, z = _context_in_runs(xp[j], w_kv, n)
+            # 1/z, the q scale and the 1/(H*W) of v, folded into the (hidden x c) product
+            ctx = ctx * ((DIM_HEAD**-0.5 / n) / z.reshape(HEADS, DIM_HEAD, 1))
+            fold = torch.bmm(ctx, out_w).reshape(hidden, c)
+            for s in range(0, n, LINEAR_CHUNK):
+                q = torch.mm(xp[j, s : s + LINEAR_CHUNK], w_q).reshape(-1, HEADS, DIM_HEAD).softmax(dim=-1)
+                part = torch.addmm(self.to_out[0].bias, q.reshape(-1, hidden), fold.to(q.dtype))
+                if y is None:
+                    y = torch.empty((b, n, c), dtype=part.dtype, device=x.device)
+                y[j, s : s + LINEAR_CHUNK] = part
         return self.to_out[1](from_positions(y, h, w))
+
+
+def _context_in_runs(xp: Tensor, w_kv: Tensor, n: int) -> tuple[Tensor, Tensor]:
+    """sum_n exp(k[n, d] - kmax[d]) v[n, e] per head, and z[d] = sum_n exp(k[n, d] - kmax[d]).
+
+    ``xp`` (N, C) one image's positions, ``w_kv`` (C, 2 hidden).  Returns the context
+    (heads, d, e) and z (hidden,), float32, accumulated over runs of ``LINEAR_CHUNK`` positions.
+    """
+    hidden = HEADS * DIM_HEAD
+    ctx = torch.zeros((HEADS, DIM_HEAD, DIM_HEAD), dtype=torch.float32, device=xp.device)
+    z = torch.zeros(hidden, dtype=torch.float32, device=xp.device)
+    kmax = None
+    for s in range(0, n, LINEAR_CHUNK):
+        kv = torch.mm(xp[s : s + LINEAR_CHUNK], w_kv)  # (m, 2 hidden)
+        k, v = kv[:, :hidden], kv[:, hidden:]
+        top = k.amax(dim=0).float()
+        if kmax is None:
+            kmax = top
+        else:
+            new = torch.maximum(kmax, top)
+            shrink = (kmax - new).exp_()
+            kmax = new
+            z.mul_(shrink)
+            ctx.mul_(shrink.reshape(HEADS, DIM_HEAD, 1))
+        k.sub_(kmax.to(k.dtype)).exp_()
+        z.add_(k.sum(dim=0, dtype=torch.float32))
+        part = torch.bmm(k.reshape(-1, HEADS, DIM_HEAD).permute(1, 2, 0), v.reshape(-1, HEADS, DIM_HEAD).transpose(0, 1))
+        ctx.add_(part.float())
+    return ctx, z
 
 
 class Attention(nn.Module):
