@@ -106,3 +106,19 @@ def test_attention_equals_the_written_out_softmax():
     scores = (q * DIM_HEAD**-0.5) @ k.transpose(-1, -2)
     expected = scores.softmax(dim=-1) @ v
     assert torch.allclose(_attend(q, k, v), expected, atol=1e-5)
+
+
+def test_the_linear_attention_in_runs_of_positions_equals_the_whole_sum(monkeypatch):
+    """Runs of 7 positions (a running maximum rescaled 24 times) give the one-run result."""
+    import uir_cli.nn.unet as unet
+
+    torch.manual_seed(3)
+    la = unet.LinearAttention(16).eval()
+    x = (torch.randn(2, 16, 12, 14) * 4).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        plain = la(x.contiguous())
+        whole = la(x)
+        monkeypatch.setattr(unet, "LINEAR_CHUNK", 7)
+        runs = la(x)
+    assert torch.allclose(whole, plain, atol=1e-5)
+    assert torch.allclose(runs, whole, atol=1e-5)

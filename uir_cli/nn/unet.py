@@ -304,14 +304,19 @@ def _context_in_runs(xp: Tensor, w_kv: Tensor, n: int) -> tuple[Tensor, Tensor]:
 
     ``xp`` (N, C) one image's positions, ``w_kv`` (C, 2 hidden).  Returns the context
     (heads, d, e) and z (hidden,), float32, accumulated over runs of ``LINEAR_CHUNK`` positions.
+    v = x W_v is linear, so sum_n e[n, d] v[n, e] = (sum_n e[n, d] x[n, :]) W_v[:, e]: the
+    positions are summed against x (C channels) and W_v applied once to the small result, and
+    v itself is never computed.
     """
     hidden = HEADS * DIM_HEAD
-    ctx = torch.zeros((HEADS, DIM_HEAD, DIM_HEAD), dtype=torch.float32, device=xp.device)
+    c = xp.shape[-1]
+    ex = torch.zeros((hidden, c), dtype=torch.float32, device=xp.device)  # sum_n e[n, d] x[n, :]
     z = torch.zeros(hidden, dtype=torch.float32, device=xp.device)
+    w_k, w_v = w_kv[:, :hidden], w_kv[:, hidden:]
     kmax = None
     for s in range(0, n, LINEAR_CHUNK):
-        kv = torch.mm(xp[s : s + LINEAR_CHUNK], w_kv)  # (m, 2 hidden)
-        k, v = kv[:, :hidden], kv[:, hidden:]
+        rows = xp[s : s + LINEAR_CHUNK]
+        k = torch.mm(rows, w_k)  # (m, hidden)
         top = k.amax(dim=0).float()
         if kmax is None:
             kmax = top
@@ -320,12 +325,12 @@ def _context_in_runs(xp: Tensor, w_kv: Tensor, n: int) -> tuple[Tensor, Tensor]:
             shrink = (kmax - new).exp_()
             kmax = new
             z.mul_(shrink)
-            ctx.mul_(shrink.reshape(HEADS, DIM_HEAD, 1))
+            ex.mul_(shrink[:, None])
         k.sub_(kmax.to(k.dtype)).exp_()
         z.add_(k.sum(dim=0, dtype=torch.float32))
-        part = torch.bmm(k.reshape(-1, HEADS, DIM_HEAD).permute(1, 2, 0), v.reshape(-1, HEADS, DIM_HEAD).transpose(0, 1))
-        ctx.add_(part.float())
-    return ctx, z
+        ex.add_(torch.mm(k.t(), rows).float())
+    wv = w_v.float().reshape(c, HEADS, DIM_HEAD).transpose(0, 1)  # (heads, C, e)
+    return torch.bmm(ex.reshape(HEADS, DIM_HEAD, c), wv), z
 
 
 class Attention(nn.Module):
