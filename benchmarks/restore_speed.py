@@ -184,14 +184,16 @@ def naive_memory_estimate(megapixels: float, variant: str) -> float:
     return megapixels * 1e6 * 4000 + 2 * 4 * n * n * 4
 
 
-def whole_memory_estimate(megapixels: float, variant: str, precision: str) -> float:
+def whole_memory_estimate(megapixels: float, variant: str, precision: str, device: str = "cpu") -> float:
     """Bytes the engine needs for one whole image (its attention in chunks): the memory model of tiles."""
     from uir_cli.engine.memory import CPU_OVERHEAD, STATE_BYTES_PER_PIXEL, bytes_per_pixel
     from uir_cli.nn.unet import UNetConfig
     from uir_cli.registry import VARIANTS
 
     dim, mults = VARIANTS[VARIANT_IDS[variant]]
-    per_pixel = bytes_per_pixel(UNetConfig(dim, mults), precision) + STATE_BYTES_PER_PIXEL
+    import torch
+
+    per_pixel = bytes_per_pixel(UNetConfig(dim, mults), precision, torch.device(device)) + STATE_BYTES_PER_PIXEL
     return megapixels * 1e6 * per_pixel + CPU_OVERHEAD
 
 
@@ -233,7 +235,7 @@ def main() -> None:
                 methods = set(args.methods.split(",")) - ({"naive"} if args.no_naive else set())
                 need = naive_memory_estimate(size, letter)
                 do_naive = "naive" in methods and (args.device != "cpu" or need < 0.8 * _available_ram())
-                need_whole = whole_memory_estimate(size, letter, args.precision)
+                need_whole = whole_memory_estimate(size, letter, args.precision, args.device)
                 do_whole = "whole" in methods and (args.device != "cpu" or need_whole < 0.8 * _available_ram())
                 for rep in range(args.repeat):
                     outs = {m: tmp / f"{m}-{letter}-{size:g}-{rep}" for m in ("naive", "whole", "auto")}

@@ -1,10 +1,12 @@
 """How much memory the network needs, and the tiles that fit.
 
 Activation memory grows with the pixels of a batch of tiles.  Measured on the
-CPU in float32 (peak resident memory of one forward pass, minus the model):
-about 2.6 KB per pixel for DiffUIR-T, 3.4 KB for -L, dominated by the
-full-resolution levels.  The estimate below is a fit of those figures plus a
-10% margin; half precision needs about 0.6 of it.
+CPU (peak resident memory of one forward pass on a 1 MP image, minus the
+model): in the channels-last layout that the CPU runs (DiffUIRNet.set_channels_last),
+1130 bytes per pixel for DiffUIR-T, 1224 for -S, 2175 for -B in float32, 731 (T)
+and 1265 (B) under bf16 autocast; in the plain NCHW layout (other devices) about
+2.1 KB for T, 3.4 KB for L.  The estimates below are fits of those figures
+plus a 10% margin.
 
 On the CPU the budget also leaves room for the image's own state (the
 sampler's x, the blended prediction and its weights, the input: about 40
@@ -28,10 +30,17 @@ STATE_BYTES_PER_PIXEL = 40
 MIN_TILE_PIXELS = 128 * 128
 
 
-def bytes_per_pixel(config: UNetConfig, precision: str) -> float:
-    """Peak activation bytes per input pixel of one forward pass (with a 10% margin)."""
-    fp32 = 1900.0 + 24.0 * config.dim
-    scale = 1.0 if precision == "fp32" else 0.6  # autocast keeps some tensors in float32
+def bytes_per_pixel(config: UNetConfig, precision: str, device: torch.device | None = None) -> float:
+    """Peak activation bytes per input pixel of one forward pass (with a 10% margin).
+
+    ``device``: the CPU computes in the channels-last layout, which needs about half the memory.
+    """
+    if device is not None and device.type == "cpu":
+        fp32 = 150.0 + 34.0 * config.dim
+        scale = 1.0 if precision == "fp32" else 0.65  # autocast keeps some tensors in float32
+    else:
+        fp32 = 1900.0 + 24.0 * config.dim
+        scale = 1.0 if precision == "fp32" else 0.6
     return 1.1 * fp32 * scale
 
 
@@ -76,7 +85,7 @@ def max_tile_pixels(config: UNetConfig, precision: str, device: torch.device, *,
                     free: int | None = None) -> int:
     """The most pixels one tile may have so that ``batch`` tiles fit the budget."""
     budget = memory_budget(device, image_pixels, free=free)
-    return max(MIN_TILE_PIXELS, int(budget / (bytes_per_pixel(config, precision) * max(1, batch))))
+    return max(MIN_TILE_PIXELS, int(budget / (bytes_per_pixel(config, precision, device) * max(1, batch))))
 
 
 def lockstep_bytes(config: UNetConfig, precision: str, tiled_pixels: int, tile_pixels: int, batch: int = 1, *,

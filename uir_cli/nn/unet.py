@@ -354,8 +354,9 @@ class Attention(nn.Module):
             q, k, v = (t.reshape(b, n, HEADS, DIM_HEAD).transpose(1, 2) for t in positions(qkv).chunk(3, dim=-1))
             out = _attend(q, k, v)  # (b, heads, n, d)
             return self.to_out(from_positions(out.transpose(1, 2).reshape(b, n, HEADS * DIM_HEAD), h, w))
-        q, k, v = (t.reshape(b, HEADS, DIM_HEAD, n) for t in self.to_qkv(x).chunk(3, dim=1))
-        out = _attend(q.transpose(-1, -2), k.transpose(-1, -2), v.transpose(-1, -2))  # (b, heads, n, d)
+        # (b, heads, n, d) with d contiguous: the fused kernels need it (else the n x n scores exist)
+        q, k, v = (t.reshape(b, HEADS, DIM_HEAD, n).transpose(-1, -2).contiguous() for t in self.to_qkv(x).chunk(3, dim=1))
+        out = _attend(q, k, v)  # (b, heads, n, d)
         return self.to_out(out.transpose(-1, -2).reshape(b, HEADS * DIM_HEAD, h, w))
 
 
