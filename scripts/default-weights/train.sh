@@ -16,7 +16,9 @@
 #      steps  584-965: mix haze:1,rain:3,snow:3,blur:2,low-light:2,clean:1, light-share 0.3
 #                      (uir-t-v2 is the EMA at step 841; from step 841 on clean samples are never equalised)
 #      steps  965-   : mix haze:1,rain:3,snow:4,blur:3,low-light:2,clean:1, light-share 0.25
-#                      (held-out snow and blur had not moved)
+#                      (held-out snow and blur had not moved); from step 1063 the layer norms use
+#                      float32's eps under bf16 autocast, as float32 inference does (before, bf16
+#                      training had used 1e-3, and float32 inference of uir-t-v2 lost 0.1-0.3 dB)
 #    (validation at step 500: clean photos 41 dB, haze and low light well restored, rain +1.3 dB,
 #    snow and blur nothing: the clean and lightened samples had taught restraint faster than
 #    the network relearned rain and snow, so their share went down)

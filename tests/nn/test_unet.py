@@ -82,6 +82,21 @@ def test_mixed_precision_training_standardises_as_float32_inference_does():
     assert (training - reference).abs().max() < 0.05 * reference.abs().max()
 
 
+def test_layer_norm_under_autocast_uses_float32s_epsilon():
+    """A bf16 input under autocast is normalised with eps 1e-5 (float32's), not 1e-3: a near-constant
+    channel vector, where eps decides the output, comes out as float32 computes it."""
+    from uir_cli.nn.unet import ChannelLayerNorm
+
+    norm = ChannelLayerNorm(8)
+    x = torch.linspace(-0.01, 0.01, 8).reshape(1, 8, 1, 1).expand(1, 8, 4, 4).contiguous()
+    reference = norm(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = norm(x.bfloat16()).float()
+    loose = (x - x.mean(1, keepdim=True)) / torch.sqrt(x.var(1, unbiased=False, keepdim=True) + 1e-3)
+    assert (mixed - reference).abs().max() < 0.05 * reference.abs().max()
+    assert (reference - loose).abs().max() > 0.5 * reference.abs().max(), "the test input must tell the epsilons apart"
+
+
 @pytest.mark.parametrize("batch,size", [(1, (24, 40)), (2, (17, 33)), (1, (1, 1))])
 def test_the_channels_last_layout_computes_the_same_network(batch, size):
     torch.manual_seed(1)
