@@ -105,7 +105,7 @@ class _FifoGuard:
 
 def test_1_links_planted_at_lock_and_temporary_names_are_never_followed(tiny_weights, tmp_path):
     from uir_cli import atomic
-    from uir_cli.engine.locks import lock_path
+    from uir_cli.engine.batch.locks import lock_path
 
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
@@ -220,7 +220,7 @@ def test_4_a_symlink_loop_among_the_inputs_fails_alone(tiny_weights, tmp_path):
 
 
 def test_5_a_fifo_named_like_an_image_or_weights_is_refused_not_waited_on(tiny_weights, tmp_path):
-    from uir_cli.engine.imageio import read_image
+    from uir_cli.imageio import read_image
     from uir_cli.errors import ImageError
 
     src = tmp_path / "in"
@@ -247,7 +247,7 @@ def test_5_a_fifo_named_like_an_image_or_weights_is_refused_not_waited_on(tiny_w
 
 
 def test_6_shard_and_torchrun_shares_take_names_that_are_not_utf8(tiny_weights, tmp_path):
-    from uir_cli.engine.inputs import InputItem, in_shard
+    from uir_cli.engine.batch.inputs import InputItem, in_shard
 
     src = tmp_path / "in"
     _img(src / "a.png")
@@ -520,7 +520,7 @@ def test_15e_a_benchmark_line_says_whether_the_input_or_the_target_is_bad(tiny_w
 
 
 def test_15f_one_identical_pair_leaves_the_set_means_finite():
-    from uir_cli.engine.evaluate import ImageResult, summarize
+    from uir_cli.bench.evaluate import ImageResult, summarize
 
     same = ImageResult("s", "1", "i", "t", status="done", psnr=float("inf"), ssim=1.0, input_psnr=float("inf"),
                        input_ssim=1.0)
@@ -547,7 +547,7 @@ def test_15g_imported_weights_get_the_usual_file_mode(tiny_weights, isolated_use
 
 def test_16_a_file_claimed_by_a_run_that_dies_is_done_by_the_run_that_waited(tiny_weights, tmp_path, monkeypatch):
     from uir_cli.cli.progress import PlainRestoreEvents
-    from uir_cli.engine.locks import OutputClaim
+    from uir_cli.engine.batch.locks import OutputClaim
 
     src, out = tmp_path / "in", tmp_path / "out"
     _img(src / "a.png")
@@ -573,7 +573,7 @@ def test_16_a_file_claimed_by_a_run_that_dies_is_done_by_the_run_that_waited(tin
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to lock as another user")
 def test_16_a_lock_held_by_another_user_is_not_waited_for(tiny_weights, tmp_path):
-    from uir_cli.engine.locks import lock_path
+    from uir_cli.engine.batch.locks import lock_path
 
     src, out = tmp_path / "in", tmp_path / "out"
     _img(src / "a.png")
@@ -602,7 +602,7 @@ def test_16_a_lock_held_by_another_user_is_not_waited_for(tiny_weights, tmp_path
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root (CI runs as root)")
 def test_a_root_run_over_a_hostile_folder_touches_nothing_outside_out_and_the_report(tiny_weights, tmp_path):
-    from uir_cli.engine.locks import lock_path
+    from uir_cli.engine.batch.locks import lock_path
 
     mallory = 4242
     shared = tmp_path / "shared"

@@ -25,6 +25,13 @@ VARIANT_PARAMS = {"diffuir-t": 886_435, "diffuir-s": 3_268_643, "diffuir-b": 12_
 # The same shapes by their letter ("T" .. "L"), as `uir train --variant` takes them.
 VARIANT_LETTERS: dict[str, tuple[int, tuple[int, ...]]] = {name[-1].upper(): shape for name, shape in VARIANTS.items()}
 
+# How a run may compute: auto picks per device (bf16 or fp16 on CUDA, fp32 elsewhere).
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
+# Training's objective (diffusion.objective implements them): which timesteps are drawn, and which loss.
+T_SAMPLING = ("uniform", "inference")
+OBJECTIVES = ("forward", "sampler")
+
 # The image files uir reads and writes (by extension, lower case).
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"})
 

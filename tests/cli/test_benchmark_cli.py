@@ -122,7 +122,7 @@ def test_the_live_bar_keeps_every_thumbnail_and_prints_only_failures(tmp_path, m
 
 def test_dataset_names_complete_from_the_benchmark_choices():
     from uir_cli.cli.benchmark import complete_datasets
-    from uir_cli.engine.benchsets import dataset_choices
+    from uir_cli.bench.selection import dataset_choices
 
     assert complete_datasets("") == dataset_choices()
     assert complete_datasets("rain1") == ["Rain100L", "Rain100H"]

@@ -13,7 +13,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from uir_cli.cli.app import app
-from uir_cli.engine.locks import OutputClaim
+from uir_cli.engine.batch.locks import OutputClaim
 
 runner = CliRunner()
 

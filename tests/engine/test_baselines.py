@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from uir_cli.engine.baselines import BASELINES, run_baseline
-from uir_cli.engine.metrics import score
+from uir_cli.bench.metrics import score
 
 
 def _scene(h=96, w=128):

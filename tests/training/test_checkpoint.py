@@ -10,13 +10,13 @@ from typer.testing import CliRunner
 from tests.conftest import FIXTURES, need_shared
 from tests.training.conftest import tiny_config
 from uir_cli.cli.app import app
+from uir_cli.diffusion.schedule import authors_buffers
 from uir_cli.engine.weights import load_weights
 from uir_cli.nn.unet import DiffUIRNet, UNetConfig
 from uir_cli.training.checkpoint import (
     authors_model_state,
     authors_parameters,
     load_checkpoint,
-    schedule_buffers,
 )
 from uir_cli.training.trainer import train
 
@@ -38,7 +38,7 @@ def run(tmp_path, pairs):
 
 
 def test_the_14_schedule_buffers_match_the_authors_checkpoint(fixture_ckpt):
-    ours = schedule_buffers()
+    ours = authors_buffers()
     theirs = {k: v for k, v in fixture_ckpt["model"].items() if not k.startswith("model.")}
     assert list(ours) == list(theirs)
     for name, value in ours.items():
@@ -64,7 +64,7 @@ def test_the_checkpoint_has_the_authors_keys_and_shapes(run):
     net_shapes = {k: tuple(v.shape) for k, v in DiffUIRNet(UNetConfig(8, (1, 2))).state_dict().items()}
     model = ckpt["model"]
     buffers = [k for k in model if not k.startswith("model.unet0.")]
-    assert buffers == list(schedule_buffers())
+    assert buffers == list(authors_buffers())
     assert all(model[k].shape == (1000,) for k in buffers)
     assert {k[len("model.unet0."):]: tuple(v.shape) for k, v in model.items() if k in set(model) - set(buffers)} == net_shapes
     ema = ckpt["ema"]

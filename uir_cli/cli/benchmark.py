@@ -17,8 +17,10 @@ from ..vocab import PROTOCOLS
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError, shown
 from . import signals
 from .console import err, handle_errors, is_interactive, out
-from .restore import Precision, Task, Which, complete_devices
-from .weights import complete_weight_names
+from .options import (
+    Precision, Task, Which, auto_batch_size, batch_size_option, device_option, flag, model_option, parse_batch, parse_tile,
+    precision_option, seed_option, steps_option, tile_overlap_option, weights_option, which_option, weights_spec,
+)
 
 
 # --protocol's choices: the metric protocols (vocab is numpy-free, as the CLI must stay).
@@ -26,7 +28,7 @@ Protocol = Enum("Protocol", {name: name for name in PROTOCOLS}, type=str)
 
 
 def complete_datasets(incomplete: str) -> list[str]:
-    from ..engine.benchsets import dataset_choices  # folder listings only: no numpy, no torch
+    from ..bench.selection import dataset_choices  # folder listings only: no numpy, no torch
 
     return [n for n in dataset_choices() if n.lower().startswith(incomplete.lower())]
 
@@ -58,18 +60,18 @@ def benchmark(
     protocol: Annotated[Protocol, typer.Option(help="diffuir: Y channel, SSIM over the whole image (DiffUIR's numbers); basicsr: Y, SSIM's valid region; rgb: R, G, B.", rich_help_panel=_SCORE)] = Protocol.diffuir,
     crop_border: Annotated[int, typer.Option(help="Pixels removed from each side before scoring.", min=0, rich_help_panel=_SCORE)] = 0,
     report_dir: Annotated[Optional[Path], typer.Option("--report-dir", "-o", help="Write report.json, report.csv and report.md here.", file_okay=False, rich_help_panel=_OUT, show_default=False)] = None,
-    save_images: Annotated[bool, typer.Option("--save-images", help="Keep the outputs: REPORT_DIR/images/DATASET/NAME.png.", rich_help_panel=_OUT)] = False,
-    html: Annotated[bool, typer.Option("--html", help="Also write REPORT_DIR/report.html: one self-contained page with every input, output and target.", rich_help_panel=_OUT)] = False,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Registered weights (see `uir weights list`); default: weights.toml's default.", autocompletion=complete_weight_names, rich_help_panel=_MODEL, show_default=False)] = None,
-    weights: Annotated[Optional[Path], typer.Option("--weights", "-w", help="A weights file: the authors' checkpoint, a state dict or safetensors.", rich_help_panel=_MODEL, show_default=False)] = None,
-    which: Annotated[Which, typer.Option(help="Which weights of a training checkpoint: auto (EMA if present), ema or online.", rich_help_panel=_MODEL)] = Which.auto,
-    steps: Annotated[Optional[int], typer.Option(help="Sampling steps (default: the weights' own, usually 3).", min=1, max=1000, rich_help_panel=_MODEL, show_default=False)] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the starting noise (drawn per image, whole).", min=0, max=2**64 - 1, rich_help_panel=_MODEL)] = 0,
+    save_images: Annotated[bool, flag("--save-images", help="Keep the outputs: REPORT_DIR/images/DATASET/NAME.png.", rich_help_panel=_OUT)] = False,
+    html: Annotated[bool, flag("--html", help="Also write REPORT_DIR/report.html: one self-contained page with every input, output and target.", rich_help_panel=_OUT)] = False,
+    model: model_option(_MODEL) = None,
+    weights: weights_option(_MODEL) = None,
+    which: which_option(_MODEL) = Which.auto,
+    steps: steps_option(_MODEL) = None,
+    seed: seed_option(_MODEL) = 0,
     tile: Annotated[str, typer.Option(help="0: whole images (the published protocol); auto: whole when they fit in memory; N: tiles of at most N x N.", autocompletion=lambda incomplete: ["0", "auto", "256", "512", "1024"], rich_help_panel=_MODEL)] = "0",
-    tile_overlap: Annotated[int, typer.Option(help="Overlap of neighbouring tiles, blended smoothly.", min=0, max=512, rich_help_panel=_MODEL)] = 32,
-    batch_size: Annotated[str, typer.Option(help="Tiles per network call: auto (1 on the CPU, as many as fit on a GPU) or N.", autocompletion=lambda incomplete: ["auto", "1", "2", "4", "8"], rich_help_panel=_MODEL)] = "auto",
-    device: Annotated[str, typer.Option(help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.", autocompletion=complete_devices, rich_help_panel=_MODEL)] = "auto",
-    precision: Annotated[Precision, typer.Option(help="auto: bf16 (or fp16) on CUDA, fp32 elsewhere.", rich_help_panel=_MODEL)] = Precision.auto,
+    tile_overlap: tile_overlap_option(_MODEL) = 32,
+    batch_size: batch_size_option(_MODEL) = "auto",
+    device: device_option(_MODEL) = "auto",
+    precision: precision_option(_MODEL) = Precision.auto,
     max_pixels: Annotated[int, typer.Option(help="Refuse inputs, targets and predictions with more pixels, from their header (0: no limit).", min=0, rich_help_panel=_DATA)] = 200_000_000,
 ) -> None:
     """Measure PSNR/SSIM of restored outputs against clean targets (the help text is the app's)."""
@@ -77,30 +79,23 @@ def benchmark(
         if dataset or input or target or predictions:
             raise UsageError(f"options of `uir benchmark` do not go with `{ctx.invoked_subcommand}`")
         return
-    from .restore import _sigterm_as_interrupt, parse_batch, parse_tile, weights_spec
-
-    _sigterm_as_interrupt()
+    signals.install()  # `kill` ends a run as cleanly as Ctrl-C
     _check_options(dataset, input, target, task, predictions, report_dir, save_images, html, model, weights)
 
     tile_px, batch = parse_tile(tile), parse_batch(batch_size)
     input, target, predictions, data_root, report_dir = (
         p.expanduser().resolve() if p is not None else None for p in (input, target, predictions, data_root, report_dir))
     if report_dir is not None:  # now, not after the run
-        from ..atomic import check_writable, describe
-
-        try:
-            check_writable(report_dir / "report.json")
-        except OSError as exc:
-            raise UsageError(f"cannot write the reports here: {describe(exc)}", path=report_dir) from None
-    from ..engine import benchsets
-    from ..engine import evaluate as ev
+        _check_report_dir(report_dir)
+    from ..bench import evaluate as ev
+    from ..bench.selection import custom_selection, plan_work, select_datasets
 
     if dataset:
         root = (data_root or Path(os.environ.get("UIR_DATA") or "~/datasets")).expanduser()
-        selection = benchsets.select_datasets(dataset, root)
+        selection = select_datasets(dataset, root)
     else:
-        selection = benchsets.custom_selection(input, target, task=task.value, predictions=predictions)
-    work = benchsets.plan_work(selection, limit=limit, predictions=predictions, inputs_given=bool(dataset or input))
+        selection = custom_selection(input, target, task=task.value, predictions=predictions)
+    work = plan_work(selection, limit=limit, predictions=predictions, inputs_given=bool(dataset or input))
 
     restorer = None
     if predictions is None:
@@ -108,11 +103,7 @@ def benchmark(
 
         restorer = load_restorer(weights_spec(model, weights), device=device, precision=precision.value,
                                  which=which.value, steps=steps)
-        if batch is None:
-            from ..engine.memory import auto_batch
-
-            side = tile_px or 512
-            batch = auto_batch(side * side, restorer.net.config, restorer.place.precision, restorer.device)
+        batch = batch or auto_batch_size(restorer, tile_px)
     options = ev.EvalOptions(
         protocol=protocol.value, crop_border=crop_border, limit=limit, seed=seed, tile=tile_px,
         tile_overlap=tile_overlap, batch_size=batch or 1, predictions=predictions, max_pixels=max_pixels or None,
@@ -128,25 +119,37 @@ def benchmark(
                           command_line=_command_line(ctx))
     finally:
         events.close()
-    report_failed = False
-    if report_dir is not None:
-        from ..atomic import describe
-        from ..engine.benchreport import write_reports
-
-        try:
-            files = write_reports(run, report_dir, thumbnails=events.thumbs if html else None)
-        except OSError as exc:
-            report_failed = True
-            err.print(f"error: {shown(report_dir)}: cannot write the reports: {describe(exc)}", markup=False)
-        else:
-            err.print(f"report: {shown(files.json)}, {shown(files.csv.name)}, {shown(files.md.name)}"
-                      + (f", {files.html.name}" if files.html else ""), markup=False)
+    report_failed = report_dir is not None and not _write_reports(run, report_dir, events.thumbs if html else None)
     _print_summary(run)
     if run.interrupted:
         err.print("interrupted: the report covers the images done so far", style="yellow")
         signals.said()
         raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(EXIT_SOME_FAILED if run.failed or report_failed else EXIT_OK)
+
+
+def _check_report_dir(report_dir: Path) -> None:
+    from ..atomic import check_writable, describe
+
+    try:
+        check_writable(report_dir / "report.json")
+    except OSError as exc:
+        raise UsageError(f"cannot write the reports here: {describe(exc)}", path=report_dir) from None
+
+
+def _write_reports(run, report_dir: Path, thumbnails) -> bool:
+    """Write the reports and name them on stderr; False, said there, when they cannot be written."""
+    from ..atomic import describe
+    from ..bench.report import write_reports
+
+    try:
+        files = write_reports(run, report_dir, thumbnails=thumbnails)
+    except OSError as exc:
+        err.print(f"error: {shown(report_dir)}: cannot write the reports: {describe(exc)}", markup=False)
+        return False
+    err.print(f"report: {shown(files.json)}, {shown(files.csv.name)}, {shown(files.md.name)}"
+              + (f", {files.html.name}" if files.html else ""), markup=False)
+    return True
 
 
 def _check_options(dataset, input, target, task, predictions, report_dir, save_images, html, model, weights) -> None:
@@ -207,7 +210,7 @@ class _PlainEvents:
     def tiles(self, count: int, pixels: int) -> None: ...
 
     def image_finished(self, result, images) -> None:
-        from ..engine.benchreport import thumbnails_of
+        from ..bench.report import thumbnails_of
 
         self.count += 1
         if self.thumbs is not None:
@@ -216,7 +219,7 @@ class _PlainEvents:
 
     def _show(self, result) -> None:
         """The line of one finished image."""
-        from ..engine.benchreport import fmt_psnr, fmt_ssim
+        from ..bench.report import fmt_psnr, fmt_ssim
 
         where = f"[{result.dataset} {self.count}/{self.total_in_set}] {shown(result.name)}"
         if result.status != "done":
@@ -308,7 +311,7 @@ def _print_table(title: str, header: list[str], rows: list[list[str]], caption: 
 
 
 def _print_summary(run) -> None:
-    from ..engine.benchreport import fmt_delta, fmt_psnr, fmt_ssim, summary_rows
+    from ..bench.report import fmt_delta, fmt_psnr, fmt_ssim, summary_rows
 
     rows = summary_rows(run)
     failed = any(r.failed for r in rows)
@@ -328,7 +331,8 @@ def compare(
     reports: Annotated[list[Path], typer.Argument(help="report.json files of `uir benchmark --report-dir`; differences are to the first.", dir_okay=False, show_default=False)],
 ) -> None:
     """One table of several benchmark reports, with each report's difference to the first."""
-    from ..engine.benchreport import compare_reports, fmt_delta, fmt_psnr, fmt_ssim
+    from ..bench.compare import compare_reports
+    from ..bench.report import fmt_delta, fmt_psnr, fmt_ssim
 
     cmp = compare_reports(list(reports))
     header = ["dataset"]

@@ -38,16 +38,53 @@ def degrade(
     regular file, too large, a write that failed), the others were written; 2 usage error; 130
     interrupted.
     """
-    from ..degrade import degrade_with_params
-    from ..degrade.pairs import Manifest, PairRecord, collect_sources, plan
-    from ..engine.imageio import is_image_path, read_image, write_image
-    from ..engine.inputs import not_regular
+    from ..degrade.pairs import Manifest, plan
 
     from .restore import check_out_folder
 
     check_out_folder(out)
     kinds = list(KINDS) if kind.value == "all" else [kind.value]
-    refused: dict[str, tuple[Path, str]] = {}  # read only regular files: a FIFO would hang, a loop cannot open
+    sources, refused = _find_sources(clean)
+    manifests = {k: Manifest(k, seed, per_image) for k in kinds}
+    failed, written = len(refused), 0
+    try:
+        with _progress(len(sources)) as done:
+            for source, jobs in itertools.groupby(plan(sources, kinds, per_image), key=lambda job: job.source):
+                pairs, ok = _degrade_photo(source, list(jobs), manifests, out, seed, max_pixels)
+                written, failed = written + pairs, failed + (not ok)
+                done(source.path)
+    finally:
+        for manifest in manifests.values():
+            if manifest.pairs or manifest.failed:
+                _write_json(out / manifest.kind / "manifest.json", manifest.to_json(), out)
+    err.print(Text(f"{written} pair(s) in {shown(out)}" + (f", {failed} image(s) failed" if failed else "")))
+    if failed:
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[Path], None]]:
+    """Yield a callback to call after each clean file: a bar on a terminal, else one line per file."""
+    if not is_interactive():
+        yield lambda path: err.print(Text(shown(path)))
+        return
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("degrading", total=total)
+        yield lambda path: bar.advance(task)
+
+
+def _find_sources(clean: list[Path]) -> tuple[list, list[tuple[Path, str]]]:
+    """The clean images to degrade, and the paths refused (not regular files), each said on stderr.
+
+    Only regular files are read: a FIFO would hang, a link loop cannot open.  Exits 1 when everything
+    was refused; a usage error when nothing was found."""
+    from ..degrade.pairs import collect_sources
+    from ..engine.batch.inputs import not_regular
+    from ..imageio import is_image_path
+
+    refused: dict[str, tuple[Path, str]] = {}
 
     def regular_image(path: Path) -> bool:
         if not is_image_path(path):
@@ -71,67 +108,46 @@ def degrade(
         if refused:
             raise typer.Exit(EXIT_SOME_FAILED)
         raise UsageError("no images found", path=clean[0] if len(clean) == 1 else None)
-    manifests = {k: Manifest(k, seed, per_image) for k in kinds}
-    failed, written = len(refused), 0
+    return sources, list(refused.values())
 
-    def failure(exc: BaseException) -> str:
-        if isinstance(exc, ImageError):
-            return exc.message
-        if isinstance(exc, MemoryError):
-            return "not enough memory for this image (see --max-pixels)"
-        return f"unexpected error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, ImageError):
+        return exc.message
+    if isinstance(exc, MemoryError):
+        return "not enough memory for this image (see --max-pixels)"
+    return f"unexpected error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+
+
+def _degrade_photo(source, jobs: list, manifests: dict, out: Path, seed: int, max_pixels: int) -> tuple[int, bool]:
+    """Write every pair of one clean photo: (pairs written, whether all were)."""
+    from ..degrade import degrade_with_params
+    from ..degrade.pairs import PairRecord
+    from ..imageio import read_image, write_image
 
     try:
-        with _progress(len(sources)) as done:
-            for source, jobs in itertools.groupby(plan(sources, kinds, per_image), key=lambda job: job.source):
-                jobs = list(jobs)
-                try:
-                    rgb = read_image(source.path, max_pixels=max_pixels or None).rgb
-                except Exception as error:  # noqa: BLE001 - unreadable: every kind of this photo fails, not the run
-                    failed += 1
-                    reason = failure(error)
-                    err.print(Text.assemble(("error: ", "bold red"), f"{shown(source.path)}: {reason}"))
-                    for kind in dict.fromkeys(job.kind for job in jobs):
-                        manifests[kind].failed.append((source, reason))
-                    done(source.path)
-                    continue
-                ok = True
-                for job in jobs:  # a failed write fails that pair only
-                    try:
-                        result = degrade_with_params(rgb, job.kind, job.rng(seed))
-                        write_image(out / job.kind / "input" / job.name, result.lq, within=out)
-                        write_image(out / job.kind / "target" / job.name, rgb, within=out)
-                    except Exception as error:  # noqa: BLE001 - this pair fails, the others go on
-                        ok = False
-                        reason = failure(error)
-                        where = f"{shown(source.path)} ({job.kind})"
-                        err.print(Text.assemble(("error: ", "bold red"), f"{where}: {reason}"))
-                        manifests[job.kind].failed.append((source, reason))
-                        continue
-                    manifests[job.kind].pairs.append(PairRecord(job, result.params))
-                    written += 1
-                failed += not ok
-                done(source.path)
-    finally:
-        for manifest in manifests.values():
-            if manifest.pairs or manifest.failed:
-                _write_json(out / manifest.kind / "manifest.json", manifest.to_json(), out)
-    err.print(Text(f"{written} pair(s) in {shown(out)}" + (f", {failed} image(s) failed" if failed else "")))
-    if failed:
-        raise typer.Exit(EXIT_SOME_FAILED)
-
-
-@contextlib.contextmanager
-def _progress(total: int) -> Iterator[Callable[[Path], None]]:
-    """Yield a callback to call after each clean file: a bar on a terminal, else one line per file."""
-    if not is_interactive():
-        yield lambda path: err.print(Text(shown(path)))
-        return
-    from rich.progress import Progress
-
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task("degrading", total=total)
-        yield lambda path: bar.advance(task)
+        rgb = read_image(source.path, max_pixels=max_pixels or None).rgb
+    except Exception as error:  # noqa: BLE001 - unreadable: every kind of this photo fails, not the run
+        reason = _failure(error)
+        err.print(Text.assemble(("error: ", "bold red"), f"{shown(source.path)}: {reason}"))
+        for kind in dict.fromkeys(job.kind for job in jobs):
+            manifests[kind].failed.append((source, reason))
+        return 0, False
+    written, ok = 0, True
+    for job in jobs:  # a failed write fails that pair only
+        try:
+            result = degrade_with_params(rgb, job.kind, job.rng(seed))
+            write_image(out / job.kind / "input" / job.name, result.lq, within=out)
+            write_image(out / job.kind / "target" / job.name, rgb, within=out)
+        except Exception as error:  # noqa: BLE001 - this pair fails, the others go on
+            ok = False
+            reason = _failure(error)
+            err.print(Text.assemble(("error: ", "bold red"), f"{shown(source.path)} ({job.kind}): {reason}"))
+            manifests[job.kind].failed.append((source, reason))
+            continue
+        manifests[job.kind].pairs.append(PairRecord(job, result.params))
+        written += 1
+    return written, ok
 
 
 def _write_json(path: Path, data: dict, within: Path) -> None:

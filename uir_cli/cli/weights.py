@@ -27,8 +27,8 @@ def complete_weight_names(incomplete: str) -> list[str]:
 @app.command("list")
 @handle_errors
 def list_weights(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-    names: Annotated[bool, typer.Option("--names", help="Print the names only, one a line (for scripts).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")] = False,
+    names: Annotated[bool, typer.Option("--names", metavar="", help="Print the names only, one a line (for scripts).")] = False,
 ) -> None:
     """List the named weights: shipped, downloadable and imported."""
     reg = load_registry()
@@ -58,7 +58,7 @@ def list_weights(
 def info(
     target: Annotated[str, typer.Argument(help="A registered name or a weights file.", autocompletion=complete_weight_names)],
     which: Annotated[str, typer.Option(help="Which weights of a trainer checkpoint: auto (EMA if present), ema, online.")] = "auto",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON.")] = False,
 ) -> None:
     """Show a weights file's variant, shape, parameter count, sha256 and contents."""
     from ..engine.models import resolve_named
@@ -123,7 +123,7 @@ def import_(
 @app.command("verify")
 @handle_errors
 def verify(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON.")] = False,
 ) -> None:
     """Re-check the sha256 of every stored weights file; exit 1 on a mismatch, a missing or an unreadable file."""
     from ..engine.models import verify_all

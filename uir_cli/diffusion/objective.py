@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..training.config import OBJECTIVES, T_SAMPLING  # defined in the torch-free config module
+from ..vocab import OBJECTIVES, T_SAMPLING
 from .schedule import START_NOISE_STD, Schedule, sampling_timesteps
 
 INFERENCE_JITTER = 50  # "inference": t = one of the sampler's timesteps minus 0..49

@@ -39,13 +39,7 @@ class Schedule:
 
     @classmethod
     def default(cls, num_timesteps: int = NUM_TIMESTEPS) -> "Schedule":
-        T = num_timesteps
-        # In float32 throughout, as the authors' code computes (and saves) these buffers.
-        beta = torch.linspace(BETA_START, BETA_END, T, dtype=torch.float32)
-        cumprod = torch.cumprod(1.0 - beta, dim=0)
-        a_bar = 1.0 - cumprod.sqrt()
-        b2_bar = 1.0 - cumprod
-        delta = torch.linspace(DELTA_START, DELTA_END, T, dtype=torch.float32)
+        a_bar, b2_bar, delta = _sums(num_timesteps)
         d_bar = torch.cumsum(delta, dim=0).clamp(0.0, 1.0)
         return cls(a_bar=a_bar, b2_bar=b2_bar, b_bar=b2_bar.sqrt(), d_bar=d_bar)
 
@@ -58,6 +52,59 @@ class Schedule:
         Multiplied in float32, as the authors' buffers are, so the embedding matches to the bit.
         """
         return self.a_bar.to(t.device)[t] * self.num_timesteps
+
+
+def _sums(num_timesteps: int) -> tuple[Tensor, Tensor, Tensor]:
+    """(a_bar, b2_bar, delta), in float32 throughout, as the authors' code computes (and saves) them."""
+    beta = torch.linspace(BETA_START, BETA_END, num_timesteps, dtype=torch.float32)
+    cumprod = torch.cumprod(1.0 - beta, dim=0)
+    return 1.0 - cumprod.sqrt(), 1.0 - cumprod, torch.linspace(DELTA_START, DELTA_END, num_timesteps, dtype=torch.float32)
+
+
+# The buffers the authors' diffusion module saves beside the network, in their state dict's order.
+BUFFER_NAMES = (
+    "alphas", "alphas_cumsum", "delta", "delta_cumsum", "one_minus_alphas_cumsum", "betas2", "betas",
+    "betas2_cumsum", "betas_cumsum", "posterior_mean_coef1", "posterior_mean_coef2", "posterior_mean_coef3",
+    "posterior_variance", "posterior_log_variance_clipped",
+)  # fmt: skip
+
+
+def authors_buffers(num_timesteps: int = NUM_TIMESTEPS) -> dict[str, Tensor]:
+    """The 14 float32 buffers (each shape (T,), CPU) the authors' diffusion module saves.
+
+    Residual diffusion (RDDM) with DiffUIR's schedule, computed in float32 as
+    the authors' code does, with ``prev[t]`` = value at t-1 (``1`` before t=0):
+
+    - ``alphas_cumsum`` = 1 - sqrt(cumprod(1 - beta)), beta = linspace(BETA_START, BETA_END, T)
+    - ``betas2_cumsum`` = 1 - cumprod(1 - beta); ``betas_cumsum`` = sqrt of it
+    - ``alphas`` / ``betas2``: the one-step increments of those sums (0 at t=0); ``betas`` = sqrt(betas2)
+    - ``delta`` = linspace(DELTA_START, DELTA_END, T); ``delta_cumsum`` = cumsum, clipped to [0, 1]
+    - ``one_minus_alphas_cumsum`` = 1 - alphas_cumsum, its last entry set to 1e-6
+    - posterior q(x_{t-1} | x_t, x_res, x0): mean = c1 x_t + c2 x_res + c3 x0 with
+      c1 = prev(betas2_cumsum) / betas2_cumsum, c2 = (betas2 prev(alphas_cumsum) - prev(betas2_cumsum) alphas) / betas2_cumsum,
+      c3 = betas2 / betas2_cumsum (at t=0: c1 = c2 = 0, c3 = 1); variance = betas2 prev(betas2_cumsum) / betas2_cumsum
+      (0 at t=0); log variance clipped below at 1e-20.
+    """
+    a_bar, b2_bar, delta = _sums(num_timesteps)
+    d_bar = delta.cumsum(dim=0).clip(0.0, 1.0)
+    one = torch.ones(1, dtype=torch.float32)
+    a_prev = torch.cat((one, a_bar[:-1]))
+    b2_prev = torch.cat((one, b2_bar[:-1]))
+    alphas = a_bar - a_prev
+    alphas[0] = 0.0
+    betas2 = b2_bar - b2_prev
+    betas2[0] = 0.0
+    variance = betas2 * b2_prev / b2_bar
+    variance[0] = 0.0
+    coef1 = b2_prev / b2_bar
+    coef2 = (betas2 * a_prev - b2_prev * alphas) / b2_bar
+    coef3 = betas2 / b2_bar
+    coef1[0], coef2[0], coef3[0] = 0.0, 0.0, 1.0
+    one_minus = 1.0 - a_bar
+    one_minus[-1] = 1e-6
+    values = (alphas, a_bar, delta, d_bar, one_minus, betas2, betas2.sqrt(), b2_bar, b2_bar.sqrt(), coef1, coef2, coef3,
+              variance, torch.log(variance.clamp(min=1e-20)))
+    return dict(zip(BUFFER_NAMES, values))
 
 
 def sampling_timesteps(steps: int, num_timesteps: int = NUM_TIMESTEPS) -> list[tuple[int, int]]:

@@ -26,19 +26,14 @@ import torch
 from torch import Tensor
 
 from ..atomic import describe, write_atomic
+from ..diffusion.schedule import BUFFER_NAMES
 from ..errors import WeightsError
 from ..regular import NotRegular, open_regular, sha256_of
 from ..nn.unet import DiffUIRNet, UNetConfig
 from ..registry import variant_id
 
 # Schedule buffers the authors save beside the network; uir recomputes them.
-SCHEDULE_BUFFERS = frozenset(
-    {
-        "alphas", "alphas_cumsum", "delta", "delta_cumsum", "one_minus_alphas_cumsum", "betas2", "betas",
-        "betas2_cumsum", "betas_cumsum", "posterior_mean_coef1", "posterior_mean_coef2", "posterior_mean_coef3",
-        "posterior_variance", "posterior_log_variance_clipped",
-    }
-)  # fmt: skip
+SCHEDULE_BUFFERS = frozenset(BUFFER_NAMES)
 _PREFIXES = ("module.", "_orig_mod.", "ema_model.", "online_model.", "model.", "unet0.")
 FORMAT_TAG = "uir-diffuir-v1"
 
@@ -103,12 +98,12 @@ def _sniff(head: bytes, path: Path) -> str:
     return "unknown"
 
 
-def _torch_load(path: Path, f: BinaryIO | None = None) -> object:
+def torch_load(path: Path, f: BinaryIO | None = None) -> object:
     """``torch.load(..., weights_only=True)`` of ``path`` (read from ``f`` when given, else opened as a
     regular file), with one-line WeightsErrors."""
     if f is None:
         with _open_weights(path) as opened:
-            return _torch_load(path, opened)
+            return torch_load(path, opened)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's notes on pickle protocols are not the user's business
@@ -262,7 +257,7 @@ def load_weights(path: str | os.PathLike, *, which: str = "auto") -> LoadedWeigh
             f.seek(0)
             raw, metadata = _safetensors_load(f.read(), path)
         elif kind in ("zip", "pickle"):
-            raw = _torch_load(path, f)
+            raw = torch_load(path, f)
         else:
             raise WeightsError("not a checkpoint: neither a torch file nor safetensors", path=path)
         digest = sha256_of(f)

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from ..atomic import write_atomic
+from ..diffusion.schedule import authors_buffers
 from ..errors import UsageError, WeightsError
 
 TRAIN_FORMAT = "uir-train-v1"
@@ -34,66 +35,6 @@ MODEL_PREFIX = "model.unet0."
 _AUTHORS_MODULE_ORDER = (
     "init_conv", "time_mlp", "downs", "ups", "mid_block1", "mid_attn", "mid_block2", "final_res_block", "final_conv",
 )  # fmt: skip
-
-
-def schedule_buffers(num_timesteps: int = 1000, delta_end: float = 1.8e-3) -> dict[str, Tensor]:
-    """The 14 float32 buffers (each shape (T,), CPU) the authors' diffusion module saves.
-
-    Residual diffusion (RDDM) with DiffUIR's schedule, computed in float32 as
-    the authors' code does, with ``prev[t]`` = value at t-1 (``1`` before t=0):
-
-    - ``alphas_cumsum`` = 1 - sqrt(cumprod(1 - beta)), beta = linspace(1e-4, 0.02, T)
-    - ``betas2_cumsum`` = 1 - cumprod(1 - beta); ``betas_cumsum`` = sqrt of it
-    - ``alphas`` / ``betas2``: the one-step increments of those sums (0 at t=0); ``betas`` = sqrt(betas2)
-    - ``delta`` = linspace(1e-6, delta_end, T); ``delta_cumsum`` = cumsum, clipped to [0, 1]
-    - ``one_minus_alphas_cumsum`` = 1 - alphas_cumsum, its last entry set to 1e-6
-    - posterior q(x_{t-1} | x_t, x_res, x0): mean = c1 x_t + c2 x_res + c3 x0 with
-      c1 = prev(betas2_cumsum) / betas2_cumsum, c2 = (betas2 prev(alphas_cumsum) - prev(betas2_cumsum) alphas) / betas2_cumsum,
-      c3 = betas2 / betas2_cumsum (at t=0: c1 = c2 = 0, c3 = 1); variance = betas2 prev(betas2_cumsum) / betas2_cumsum
-      (0 at t=0); log variance clipped below at 1e-20.
-    """
-    T = num_timesteps
-    f32 = torch.float32
-    beta = torch.linspace(1e-4, 0.02, T, dtype=f32)
-    cumprod = torch.cumprod(1.0 - beta, dim=0)
-    a_bar = 1.0 - cumprod.sqrt()
-    b2_bar = 1.0 - cumprod
-    one = torch.ones(1, dtype=f32)
-    a_prev = torch.cat((one, a_bar[:-1]))
-    b2_prev = torch.cat((one, b2_bar[:-1]))
-    alphas = a_bar - a_prev
-    alphas[0] = 0.0
-    betas2 = b2_bar - b2_prev
-    betas2[0] = 0.0
-    delta = torch.linspace(1e-6, delta_end, T, dtype=f32)
-    d_bar = delta.cumsum(dim=0).clip(0.0, 1.0)
-    variance = betas2 * b2_prev / b2_bar
-    variance[0] = 0.0
-    coef1 = b2_prev / b2_bar
-    coef2 = (betas2 * a_prev - b2_prev * alphas) / b2_bar
-    coef3 = betas2 / b2_bar
-    coef1[0], coef2[0], coef3[0] = 0.0, 0.0, 1.0
-    one_minus = 1.0 - a_bar
-    one_minus[-1] = 1e-6
-    return {
-        "alphas": alphas,
-        "alphas_cumsum": a_bar,
-        "delta": delta,
-        "delta_cumsum": d_bar,
-        "one_minus_alphas_cumsum": one_minus,
-        "betas2": betas2,
-        "betas": betas2.sqrt(),
-        "betas2_cumsum": b2_bar,
-        "betas_cumsum": b2_bar.sqrt(),
-        "posterior_mean_coef1": coef1,
-        "posterior_mean_coef2": coef2,
-        "posterior_mean_coef3": coef3,
-        "posterior_variance": variance,
-        "posterior_log_variance_clipped": torch.log(variance.clamp(min=1e-20)),
-    }
-
-
-_BUFFERS = schedule_buffers()
 
 
 def _authors_rank(name: str) -> int:
@@ -115,7 +56,7 @@ def authors_model_state(bare: dict[str, Tensor]) -> dict[str, Tensor]:
     Tensors are detached, float32, on the CPU.
     """
     ordered = sorted(bare, key=_authors_rank)
-    state = {k: v.clone() for k, v in _BUFFERS.items()}
+    state = authors_buffers()
     state.update({MODEL_PREFIX + k: bare[k].detach().to("cpu", torch.float32) for k in ordered})
     return state
 
@@ -192,12 +133,12 @@ def load_checkpoint(path: Path) -> TrainCheckpoint:
 
     Raises :class:`WeightsError` naming the file when it is not one.
     """
-    from ..engine.weights import _torch_load  # the one safe loader, with its error messages
+    from ..engine.weights import torch_load  # the one safe loader, with its error messages
 
     path = Path(path)
     if not path.is_file():
         raise UsageError("no checkpoint to resume from", path=path, hint="start without --resume, or point --out at a run folder")
-    obj = _torch_load(path)
+    obj = torch_load(path)
     missing = [k for k in ("step", "model", "opt0", "ema") if not isinstance(obj, dict) or k not in obj]
     if missing:
         raise WeightsError(f"not a training checkpoint: no {', '.join(missing)} entry", path=path)

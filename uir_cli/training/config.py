@@ -22,7 +22,7 @@ from pathlib import Path
 from ..atomic import write_atomic
 from ..errors import UsageError
 from ..registry import is_weights_name
-from ..vocab import TASKS, VARIANT_LETTERS
+from ..vocab import OBJECTIVES, PRECISIONS, T_SAMPLING, TASKS, VARIANT_LETTERS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,9 +46,6 @@ MIX_KEYS = (*TASKS, CLEAN)
 # Which inputs are histogram-equalised before the network: "task" every low-light input (the authors'),
 # "auto" any input whose mean luma is below 0.2, as `uir restore --task auto` decides.
 EQUALIZE = ("task", "auto")
-T_SAMPLING = ("uniform", "inference")
-OBJECTIVES = ("forward", "sampler")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 CONFIG_NAME = "config.toml"
 _GROUPS = 8  # the network's GroupNorm groups (nn.unet.GROUPS): dim must be a multiple
 

@@ -10,7 +10,7 @@
    ``Deblur/train/GoPro`` (or ``Deblur/train``);
 4. the benchmark layouts of spec/benchmark.md (``Rain100L``, ``LOL``, ``SOTS-outdoor`` ...) under DIR.
 
-Pairing is by file name (engine.datasets: the ``rain`` rule for rain, the SOTS
+Pairing is by file name (bench.datasets: the ``rain`` rule for rain, the SOTS
 rule for haze when names differ).  Without ``:TASK`` the task comes from the
 folder names (``low/high`` is low light, ``hazy`` is haze, a path with ``rain``
 is rain ...); when they do not tell, the error asks for ``DIR:TASK``.
@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine.datasets import NAMED, PairedSet, find_dataset, pair_folders
+from ..bench.datasets import NAMED, PairedSet, find_dataset, pair_folders
 from ..errors import DatasetError, UsageError
 from ..vocab import IMAGE_EXTENSIONS, TASKS
 from .config import split_spec

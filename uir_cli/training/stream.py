@@ -143,7 +143,7 @@ def decode_training_image(path: str, max_side: int, max_pixels: int = 0) -> np.n
     """
     import cv2
 
-    from ..engine.imageio import read_image
+    from ..imageio import read_image
 
     rgb = read_image(path, max_pixels=max_pixels or None).rgb
     img = np.floor(rgb * 255.0 + 0.5).astype(np.uint8)

@@ -187,7 +187,7 @@ def _mean_shift(outs: list[np.ndarray], gts: list[np.ndarray]) -> float:
 
 
 def _mean_scores(outs: list[np.ndarray], gts: list[np.ndarray]) -> tuple[float, float]:
-    from ..engine.metrics import score
+    from ..bench.metrics import score
 
     scores = [score(o, g, protocol="diffuir") for o, g in zip(outs, gts)]
     psnr = float(np.mean([min(s.psnr, _PSNR_CAP) for s in scores]))

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image as PILImage
 from PIL import ImageCms, ImageOps
 
-from uir_cli.engine import imageio
-from uir_cli.engine.imageio import (
+from uir_cli.imageio import codec as imageio
+from uir_cli.imageio import (
     IMAGE_EXTENSIONS, WriteResult, is_image_path, probe_image, read_image, to_uint, write_image, write_like,
 )
 from uir_cli.errors import ImageError
@@ -251,8 +251,8 @@ def test_every_orientation_matches_pillow(tmp_path, orientation, kind):
     elif kind == "tif8":
         PILImage.fromarray(src8).save(path, exif=_exif(orientation))
     else:  # 16-bit colour: written by our encoder (Pillow cannot), decoded through OpenCV
-        from uir_cli.engine import imagefile
-        encode = imagefile.encode_png16 if kind == "png16" else imagefile.encode_tiff16
+        from uir_cli.imageio import formats
+        encode = formats.encode_png16 if kind == "png16" else formats.encode_tiff16
         path.write_bytes(encode(src8.astype(np.uint16) * 257, None, exif=_exif(orientation)))
     reference = PILImage.fromarray(src8)
     reference.getexif()[0x0112] = orientation

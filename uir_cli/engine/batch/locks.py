@@ -21,7 +21,7 @@ import os
 import stat
 from pathlib import Path
 
-from ..atomic import Folder, UnsafePath, check_name, name_hash, open_folder
+from ...atomic import Folder, UnsafePath, check_name, name_hash, open_folder
 
 try:
     import fcntl

@@ -29,24 +29,25 @@ import queue
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .. import __version__
-from ..atomic import NAME_MAX, describe, leftover_parts
-from ..errors import UirError
-from ..regular import resolved
-from .imageio import UIR_SOFTWARE, Image, made_by_uir, probe_image, read_image, write_like
+from ... import __version__
+from ...atomic import NAME_MAX, describe, leftover_parts
+from ...errors import UirError
+from ...regular import resolved
+from ...imageio import UIR_SOFTWARE, Image, made_by_uir, probe_image, read_image, write_like
 from .inputs import InputItem, Missing, in_shard, inside, output_path
 from .locks import OutputClaim
-from .memory import is_oom
-from .oom import free_cache, with_smaller_tiles
-from .preprocess import prepare_input
-from .tiled import ImageJob, restore_jobs
-from .tiling import TilePlan
+from ..memory import is_oom
+from ..oom import free_cache, with_smaller_tiles
+from ..preprocess import prepare_input
+from ..tiled import ImageJob, restore_jobs
+from ..tiling import TilePlan
 
 
 @dataclass(frozen=True)
@@ -114,10 +115,25 @@ class _Decoded:
     task: str
     plan: TilePlan
     decode_s: float
+    budget: "_PixelBudget"
+    released: bool = False
 
     @property
     def pixels(self) -> int:
         return self.width * self.height
+
+    def release(self) -> None:
+        """Give back the output's claim and the pixels this file holds of the budget (once)."""
+        if not self.released:
+            self.released = True
+            self.claim.release()
+            self.budget.release(self.pixels)
+
+    def __enter__(self) -> "_Decoded":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 @dataclass
@@ -234,8 +250,7 @@ class _Reader(threading.Thread):
             except queue.Full:
                 continue
         if isinstance(obj, _Decoded):
-            obj.claim.release()
-            self.budget.release(obj.pixels)
+            obj.release()
 
     def run(self) -> None:
         try:
@@ -318,7 +333,7 @@ class _Reader(threading.Thread):
         if (w, h) != (width, height):  # the header and the pixels disagree: count the pixels
             self.budget.release(w * h)
             self.budget.acquire(width * height, threading.Event())
-        return _Decoded(item, dest, claim, image, x_in, width, height, task, plan, time.perf_counter() - t0)
+        return _Decoded(item, dest, claim, image, x_in, width, height, task, plan, time.perf_counter() - t0, self.budget)
 
 
 def _remove_leftovers(claim: OutputClaim, dest: Path) -> None:
@@ -341,98 +356,108 @@ def run_batch(restorer, todo: list[tuple[InputItem, Path]], opts: BatchOptions, 
     appended to ``results`` as files finish, so a caller that catches the
     interrupt still has those of the files done before it.
     """
-    events = events or Events()
-    stop = stop or threading.Event()
-    decoded: queue.Queue = queue.Queue(maxsize=max(1, opts.prefetch))
-    limit = opts.in_flight_pixels or (16_000_000 if restorer.device.type == "cpu" else 64_000_000)
-    budget = _PixelBudget(limit)
-    reader = _Reader(todo, restorer, opts, decoded, stop, budget)
-    results = [] if results is None else results
-    lock = threading.Lock()
-    pending: list[Future] = []
+    run = _Run(restorer, opts, events or Events(), stop or threading.Event(), [] if results is None else results)
+    run.run(todo)
+    return run.results
 
-    def finish(result: FileResult) -> None:
-        with lock:
-            results.append(result)
-        events.finished(result)
 
-    def write(d: _Decoded, restored: torch.Tensor, base: FileResult) -> None:
+class _Run:
+    """One batch: a reader thread decodes ahead, this thread runs the model on groups of files, writer
+    threads encode.  Each decoded file holds its output's claim and its pixels of the budget until a
+    ``with`` block over it ends (written, failed, or the run stopped)."""
+
+    def __init__(self, restorer, opts: BatchOptions, events: Events, stop: threading.Event, results: list[FileResult]):
+        self.restorer, self.opts, self.events, self.stop, self.results = restorer, opts, events, stop, results
+        self.decoded: queue.Queue = queue.Queue(maxsize=max(1, opts.prefetch))
+        limit = opts.in_flight_pixels or (16_000_000 if restorer.device.type == "cpu" else 64_000_000)
+        self.budget = _PixelBudget(limit)
+        self.lock = threading.Lock()
+        self.pending: list[Future] = []
+        self.ended = False
+
+    def finish(self, result: FileResult) -> None:
+        with self.lock:
+            self.results.append(result)
+        self.events.finished(result)
+
+    def write(self, d: _Decoded, restored: torch.Tensor, base: FileResult) -> None:
         t0 = time.perf_counter()
-        try:
-            rgb = restored.permute(1, 2, 0).numpy()
-            written = write_like(d.dest, rgb, d.image, quality=opts.quality, within=opts.out_dir, software=SOFTWARE)
-            base.status, base.warnings = "done", list(d.image.warnings) + list(written.warnings)
-        except UirError as exc:
-            base.status, base.reason = "failed", exc.message
-        except Exception as exc:  # noqa: BLE001 - an unforeseen error fails this file, not the batch
-            base.status, base.reason = "failed", f"cannot write: {type(exc).__name__}: {exc}"
-        finally:
-            d.claim.release()
-            budget.release(d.pixels)
-        base.encode_s = time.perf_counter() - t0
-        finish(base)
-
-    writers = ThreadPoolExecutor(max_workers=max(1, opts.writers), thread_name_prefix="uir-writer")
-    reader.start()
-    try:
-        ended = False
-        while not ended and not stop.is_set():
-            item = decoded.get()
-            if item is _END:
-                break
-            if isinstance(item, _Done):
-                finish(item.result)
-                continue
-            if isinstance(item, _Waiting):
-                events.waiting(item.count)
-                continue
-            group = [item]
-            limit = max(1, opts.batch_size or 1)
-            while sum(g.plan.count for g in group) < limit:
-                try:
-                    nxt = decoded.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _END:
-                    ended = True
-                    break
-                if isinstance(nxt, _Done):
-                    finish(nxt.result)
-                elif isinstance(nxt, _Waiting):
-                    events.waiting(nxt.count)
-                else:
-                    group.append(nxt)
+        with d:
             try:
-                outputs = _restore_group(restorer, group, opts, events)
-            except BaseException:
-                for d in group:
-                    d.claim.release()
-                    budget.release(d.pixels)
-                raise
-            for d, (restored, base) in zip(group, outputs):
-                if restored is None:
-                    d.claim.release()
-                    budget.release(d.pixels)
-                    finish(base)
-                    continue
-                pending[:] = [f for f in pending if not f.done()]
-                while len(pending) >= max(1, opts.writers):  # bound the results waiting to be written
-                    pending[0].result()
-                    pending[:] = [f for f in pending if not f.done()]
-                pending.append(writers.submit(write, d, restored, base))
-    except BaseException:
-        stop.set()
-        raise
-    finally:
-        stop.set()
-        writers.shutdown(wait=True)
-        _drain(decoded, budget)  # unblocks a reader waiting to put
-        reader.join(timeout=30)  # at most the decoding of the image in hand
-        _drain(decoded, budget)  # what it put after the first drain
-    return results
+                rgb = restored.permute(1, 2, 0).numpy()
+                written = write_like(d.dest, rgb, d.image, quality=self.opts.quality, within=self.opts.out_dir,
+                                     software=SOFTWARE)
+                base.status, base.warnings = "done", list(d.image.warnings) + list(written.warnings)
+            except UirError as exc:
+                base.status, base.reason = "failed", exc.message
+            except Exception as exc:  # noqa: BLE001 - an unforeseen error fails this file, not the batch
+                base.status, base.reason = "failed", f"cannot write: {type(exc).__name__}: {exc}"
+        base.encode_s = time.perf_counter() - t0
+        self.finish(base)
+
+    def run(self, todo: list[tuple[InputItem, Path]]) -> None:
+        reader = _Reader(todo, self.restorer, self.opts, self.decoded, self.stop, self.budget)
+        self.writers = ThreadPoolExecutor(max_workers=max(1, self.opts.writers), thread_name_prefix="uir-writer")
+        reader.start()
+        try:
+            while not self.ended and not self.stop.is_set():
+                group = self._next_group()
+                if group:
+                    self._restore(group)
+        finally:
+            self.stop.set()
+            self.writers.shutdown(wait=True)
+            _drain(self.decoded)  # unblocks a reader waiting to put
+            reader.join(timeout=30)  # at most the decoding of the image in hand
+            _drain(self.decoded)  # what it put after the first drain
+
+    def _take(self, item) -> _Decoded | None:
+        """A decoded file from the reader's queue; the others (ends, early results, waits) handled here."""
+        if item is _END:
+            self.ended = True
+        elif isinstance(item, _Done):
+            self.finish(item.result)
+        elif isinstance(item, _Waiting):
+            self.events.waiting(item.count)
+        else:
+            return item
+        return None
+
+    def _next_group(self) -> list[_Decoded]:
+        """The next files to restore together: up to --batch-size tiles' worth of what is decoded."""
+        first = self._take(self.decoded.get())
+        if first is None:
+            return []
+        group = [first]
+        limit = max(1, self.opts.batch_size or 1)
+        while not self.ended and sum(g.plan.count for g in group) < limit:
+            try:
+                nxt = self._take(self.decoded.get_nowait())
+            except queue.Empty:
+                break
+            if nxt is not None:
+                group.append(nxt)
+        return group
+
+    def _restore(self, group: list[_Decoded]) -> None:
+        with ExitStack() as held:
+            for d in group:
+                held.enter_context(d)  # released if the model fails or Ctrl-C comes
+            outputs = _restore_group(self.restorer, group, self.opts, self.events)
+            held.pop_all()  # from here each file is released where it ends
+        for d, (restored, base) in zip(group, outputs):
+            if restored is None:
+                with d:
+                    self.finish(base)
+                continue
+            self.pending[:] = [f for f in self.pending if not f.done()]
+            while len(self.pending) >= max(1, self.opts.writers):  # bound the results waiting to be written
+                self.pending[0].result()
+                self.pending[:] = [f for f in self.pending if not f.done()]
+            self.pending.append(self.writers.submit(self.write, d, restored, base))
 
 
-def _drain(decoded: queue.Queue, budget: _PixelBudget) -> None:
+def _drain(decoded: queue.Queue) -> None:
     """Release what the reader had claimed but the model never took."""
     while True:
         try:
@@ -440,8 +465,7 @@ def _drain(decoded: queue.Queue, budget: _PixelBudget) -> None:
         except queue.Empty:
             return
         if isinstance(left, _Decoded):
-            left.claim.release()
-            budget.release(left.pixels)
+            left.release()
 
 
 def _restore_group(restorer, group: list[_Decoded], opts: BatchOptions, events: Events) -> list[tuple[torch.Tensor | None, FileResult]]:

@@ -1,4 +1,4 @@
-"""Byte-level helpers behind :mod:`.imageio`.
+"""Byte-level helpers behind :mod:`.codec`.
 
 EXIF orientation on arrays, EXIF and ICC clean-up, a PNG chunk walk that reads
 headers only, OpenCV decoding of 16-bit colour, and the two 16-bit colour
@@ -20,7 +20,7 @@ from PIL import TiffImagePlugin, TiffTags
 
 
 class Error(Exception):
-    """An encoding problem; :mod:`.imageio` turns it into an ImageError naming the file."""
+    """An encoding problem; :mod:`.codec` turns it into an ImageError naming the file."""
 
 
 ORIENTATION_TAG = 0x0112

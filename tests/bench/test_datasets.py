@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from uir_cli.engine import datasets
-from uir_cli.engine.datasets import find_dataset, pair_folders
+from uir_cli.bench import datasets
+from uir_cli.bench.datasets import find_dataset, pair_folders
 from uir_cli.errors import DatasetError, UsageError
 
 def _png_bytes() -> bytes:

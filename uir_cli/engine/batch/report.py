@@ -7,7 +7,7 @@ import platform
 import sys
 from dataclasses import dataclass
 
-from .. import __version__
+from ... import __version__
 
 
 def software() -> dict:

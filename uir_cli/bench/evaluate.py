@@ -2,7 +2,7 @@
 
 ::
 
-    from uir_cli.engine.benchsets import plan_work, select_datasets
+    from uir_cli.bench.selection import plan_work, select_datasets
     work = plan_work(select_datasets("Rain100L,LOL", root))
     run = evaluate(work, restorer=restorer, options=EvalOptions(protocol="diffuir"))
 
@@ -31,7 +31,7 @@ import numpy as np
 from .. import __version__
 from ..errors import ImageError, UirError, UsageError, shown
 from . import metrics
-from .benchsets import Selection, Work
+from .selection import Selection, Work
 from .datasets import Pair, describe_pairing
 from .metrics import size_text  # "WxH", as the metrics' own errors write sizes
 
@@ -230,7 +230,7 @@ def evaluate(work: Sequence[Work], *, restorer=None, options: EvalOptions = Eval
     ``restorer`` (a :class:`~uir_cli.engine.restorer.Restorer`) is required unless every
     ``Work`` carries predictions.  Nothing is printed; ``events`` hears of each step.
     """
-    from .report import now_iso, software
+    from ..engine.batch.report import now_iso, software
 
     events = events or Events()
     if restorer is None and any(w.predictions is None for w in work):
@@ -335,7 +335,7 @@ def _read_u8(path: Path, notes: list[str], what: str, max_pixels: int | None) ->
     A file that cannot be read raises an ImageError whose message says which of the pair it is
     (input, target or prediction) and its path.
     """
-    from .imageio import read_image, to_uint
+    from ..imageio import read_image, to_uint
 
     try:
         image = read_image(path, max_pixels=max_pixels)
@@ -374,7 +374,7 @@ def _evaluate_pair(item: Work, pair: Pair, restorer, options: EvalOptions, event
             result.output = str(path)
             _, out_u8 = _read_u8(path, result.notes, "prediction", options.max_pixels)
         else:
-            from .imageio import to_uint, write_image
+            from ..imageio import to_uint, write_image
 
             out_rgb = _restore(restorer, lq_rgb, item.dataset.task, pair.name, item.dataset.name, options, events, result)
             out_u8 = to_uint(out_rgb, 8)
@@ -422,9 +422,9 @@ def _restore(restorer, lq_rgb: np.ndarray, task: str, name: str, dataset: str, o
     """The model's output, (H, W, 3) float32 in [0, 1]; sets ``result.seconds`` (model time)."""
     import torch
 
-    from .oom import with_smaller_tiles
-    from .preprocess import DARK_MEAN_LUMA, prepare_input
-    from .tiled import ImageJob, restore_jobs
+    from ..engine.oom import with_smaller_tiles
+    from ..engine.preprocess import DARK_MEAN_LUMA, prepare_input
+    from ..engine.tiled import ImageJob, restore_jobs
 
     model_in, applied = prepare_input(lq_rgb, task)  # as `uir restore` does: auto equalises dark inputs
     if applied == "low-light" and task == "auto":

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from uir_cli.engine import benchreport, metrics, synthetic
-from uir_cli.engine.benchsets import Selection, custom_selection, dataset_choices, plan_work, select_datasets
-from uir_cli.engine.evaluate import EvalOptions, Events, evaluate
-from uir_cli.engine.imageio import read_image, to_uint
+from uir_cli.bench import compare, metrics, synthetic
+from uir_cli.bench import report as benchreport
+from uir_cli.bench.selection import Selection, custom_selection, dataset_choices, plan_work, select_datasets
+from uir_cli.bench.evaluate import EvalOptions, Events, evaluate
+from uir_cli.imageio import read_image, to_uint
 from uir_cli.errors import DatasetError
 
 SIZE = (32, 24)  # (width, height): tiny, so the tiny model runs in a blink
@@ -349,13 +350,13 @@ def test_compare_gives_differences_and_warns_on_protocol_mismatch(tmp_path):
         run = evaluate(plan_work(selection, predictions=tmp_path / pred), options=options)
         paths.append(benchreport.write_reports(run, tmp_path / label).json)
 
-    same = benchreport.compare_reports(paths[:2])
+    same = compare.compare_reports(paths[:2])
     (row,) = same.rows
     a, b = row.cells
     assert row.comparable and not same.warnings
     assert b.d_psnr == pytest.approx(b.psnr - a.psnr) and b.d_ssim == pytest.approx(b.ssim - a.ssim)
 
-    mixed = benchreport.compare_reports(paths)
+    mixed = compare.compare_reports(paths)
     assert not mixed.rows[0].comparable and "protocols differ" in mixed.rows[0].note
     assert any("protocol 'rgb'" in w for w in mixed.warnings)
 
@@ -368,7 +369,7 @@ def test_compare_flags_different_pairs(tmp_path):
         run = evaluate(plan_work(selection, limit=limit, predictions=tmp_path / "in"),
                        options=EvalOptions(limit=limit, predictions=tmp_path / "in"))
         paths.append(benchreport.write_reports(run, tmp_path / label).json)
-    cmp = benchreport.compare_reports(paths)
+    cmp = compare.compare_reports(paths)
     assert not cmp.rows[0].comparable and "pairs differ (two: 2, all: 3)" in cmp.rows[0].note
 
 
@@ -383,7 +384,7 @@ def test_compare_counts_only_the_images_scored(tmp_path):
     bad = evaluate(plan_work(selection, predictions=tmp_path / "bad"), options=EvalOptions(predictions=tmp_path / "bad"))
     assert [r.status for r in bad.datasets[0].images] == ["done", "done", "failed"]
     paths = [benchreport.write_reports(run, tmp_path / label).json for label, run in (("good", good), ("bad", bad))]
-    cmp = benchreport.compare_reports(paths)
+    cmp = compare.compare_reports(paths)
     assert not cmp.rows[0].comparable and "pairs differ" in cmp.rows[0].note
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from uir_cli.engine import batch as batch_module
+from uir_cli.engine.batch import pipeline as batch_module
 from uir_cli.engine.batch import BatchOptions, Events, plan_outputs, run_batch
-from uir_cli.engine.inputs import discover
+from uir_cli.engine.batch.inputs import discover
 from uir_cli.engine.restorer import load_restorer
 
 

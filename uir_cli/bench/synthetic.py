@@ -156,7 +156,7 @@ def _check(root: Path, sources: dict[str, Path]) -> str | None:
 
 def _build(root: Path, sources: dict[str, Path], progress: Callable[[str], None] | None) -> None:
     from ..degrade import degrade_with_params
-    from .imageio import read_image, write_image
+    from ..imageio import read_image, write_image
 
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = root.parent / f".{root.name}.build-{os.getpid()}"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from uir_cli.engine import metrics
+from uir_cli.bench import metrics
 from uir_cli.errors import UsageError
 
 
