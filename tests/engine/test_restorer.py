@@ -80,3 +80,17 @@ def test_automatic_tiles_fit_the_batch_and_are_planned_from_one_memory_reading(t
     assert restorer.plan(3000, 4000, tile=None) == one  # the same tiles for the same image, read once
     four = restorer.plan(3000, 4000, tile=None, batch=4)
     assert four.tile_shape[0] * four.tile_shape[1] < one.tile_shape[0] * one.tile_shape[1]
+
+
+def test_auto_precision_on_the_cpu_is_bf16_only_with_bf16_units(monkeypatch):
+    import torch
+
+    from uir_cli.engine import device as device_module
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(device_module, "cpu_has_bf16", lambda: True)
+    assert device_module.resolve_precision("auto", cpu) == "bf16"
+    assert device_module.resolve_precision("fp32", cpu) == "fp32"
+    monkeypatch.setattr(device_module, "cpu_has_bf16", lambda: False)
+    assert device_module.resolve_precision("auto", cpu) == "fp32"
+    assert device_module.resolve_precision("bf16", cpu) == "bf16", "bf16 on request, emulated or not"

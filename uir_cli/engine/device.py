@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -40,12 +41,33 @@ def resolve_device(name: str = "auto") -> torch.device:
     return dev
 
 
+@functools.lru_cache(maxsize=1)
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (x86 avx512_bf16 or amx_bf16, from /proc/cpuinfo).
+
+    Without such units bf16 is emulated and slower than float32, so ``auto`` keeps float32.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
+
+
 def resolve_precision(name: str, device: torch.device) -> str:
-    """'auto': bf16 on CUDA devices that support it, else fp16 on CUDA, fp32 elsewhere."""
+    """'auto': bf16 on CUDA devices that support it, else fp16 on CUDA; bf16 on CPUs with bf16 units
+    (measured: 1.5 to 2 times float32's speed, PSNR within 0.05 dB of float32 on every task of the
+    synthetic benchmark); fp32 elsewhere."""
     name = (name or "auto").strip().lower()
     if name == "auto":
         if device.type == "cuda":
             return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        if device.type == "cpu" and cpu_has_bf16():
+            return "bf16"
         return "fp32"
     if name not in DTYPES:
         raise DeviceError(f"unknown precision {name!r}", hint="use auto, fp32, fp16 or bf16")
@@ -56,6 +78,28 @@ def resolve_precision(name: str, device: torch.device) -> str:
     if name == "bf16" and device.type == "mps":
         raise DeviceError("bf16 is not supported on MPS", hint="use fp16 or fp32")
     return name
+
+
+def tune_cpu_allocator() -> bool:
+    """Keep freed memory of up to 32 MiB blocks in glibc's heap instead of returning it to the system.
+
+    glibc gives large blocks back at once, so every network call faults the same memory in again
+    (4 KiB at a time); it learns to keep them only after the first call.  Set from the start, the
+    calls of a run reuse their memory: about 18% off a run of three network calls here (AMD EPYC,
+    2 threads).  Returns whether it was applied (glibc only; elsewhere nothing changes).
+    """
+    import ctypes
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        ok = libc.mallopt(m_mmap_threshold, 32 << 20) == 1
+        return bool(ok and libc.mallopt(m_trim_threshold, 128 << 20) == 1)
+    except (OSError, AttributeError):
+        return False
 
 
 def device_name(device: torch.device) -> str:

@@ -23,7 +23,7 @@ from ..diffusion.schedule import Schedule
 from ..errors import UsageError
 from ..nn.shared import merge
 from ..nn.unet import DiffUIRNet
-from .device import Placement, device_name, placement
+from .device import Placement, device_name, placement, tune_cpu_allocator
 from .memory import free_memory, lockstep_fits, max_tile_pixels
 from .preprocess import prepare_input
 from .tiled import ImageJob, restore_jobs
@@ -257,6 +257,7 @@ def load_restorer(weights: str | Path | LoadedWeights, *, device: str = "auto", 
     net = loaded.build(place.device)
     if place.device.type == "cpu":
         net.set_channels_last()  # oneDNN's fast layout (DiffUIRNet.set_channels_last)
+        tune_cpu_allocator()
     info = ModelInfo(
         name=name or loaded.path.name,
         variant=loaded.variant,
