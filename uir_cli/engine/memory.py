@@ -82,10 +82,15 @@ def memory_budget(device: torch.device, image_pixels: int = 0, *, free: int | No
 
 
 def max_tile_pixels(config: UNetConfig, precision: str, device: torch.device, *, image_pixels: int = 0, batch: int = 1,
-                    free: int | None = None) -> int:
-    """The most pixels one tile may have so that ``batch`` tiles fit the budget."""
+                    free: int | None = None, whole: bool = False) -> int:
+    """The most pixels one tile may have so that ``batch`` tiles fit the budget.
+
+    ``whole``: for a whole image, which the CPU runs channels-last (about half the memory);
+    tiles run the plain layout of the tiles' shared-statistics forward.
+    """
     budget = memory_budget(device, image_pixels, free=free)
-    return max(MIN_TILE_PIXELS, int(budget / (bytes_per_pixel(config, precision, device) * max(1, batch))))
+    per_pixel = bytes_per_pixel(config, precision, device if whole else None)
+    return max(MIN_TILE_PIXELS, int(budget / (per_pixel * max(1, batch))))
 
 
 def lockstep_bytes(config: UNetConfig, precision: str, tiled_pixels: int, tile_pixels: int, batch: int = 1, *,

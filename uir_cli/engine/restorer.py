@@ -184,8 +184,10 @@ class Restorer:
         if self._free is None:  # measured once, before the model holds memory: the same tiles for every image
             self._free = free_memory(self.device)
         if tile is None:
-            limit = max_tile_pixels(self.net.config, self.place.precision, self.device, image_pixels=height * width,
-                                    batch=batch, free=self._free)
+            fits = dict(image_pixels=height * width, batch=batch, free=self._free)
+            if height * width <= max_tile_pixels(self.net.config, self.place.precision, self.device, whole=True, **fits):
+                return plan_tiles(height, width, 0, overlap, multiple)
+            limit = max_tile_pixels(self.net.config, self.place.precision, self.device, **fits)
             plan = plan_tiles_by_area(height, width, limit, overlap, multiple)
         else:
             plan = plan_tiles(height, width, tile, overlap, multiple)
