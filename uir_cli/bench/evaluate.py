@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
 from ..errors import ImageError, UirError, UsageError, shown
 from . import metrics
 from .selection import Selection, Work

@@ -12,7 +12,6 @@ import base64
 import csv
 import html
 import io
-import json
 import math
 from dataclasses import dataclass, fields
 from pathlib import Path

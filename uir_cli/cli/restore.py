@@ -17,7 +17,7 @@ from . import signals
 from .console import err, handle_errors, is_interactive
 from .options import (
     Precision, Task, Which, auto_batch_size, batch_size_option, device_option, flag, model_option, parse_batch, parse_tile,
-    precision_option, seed_option, steps_option, tile_overlap_option, weights_option, which_option,
+    precision_option, seed_option, steps_option, tile_overlap_option, weights_option, which_option, weights_spec,
 )
 
 
@@ -97,21 +97,24 @@ def check_report_against(report: Path, items, todo, known) -> None:
         raise UsageError("--report is one of this run's outputs; give another name", path=report)
 
 
+_MODEL, _SAMPLING, _TILING = "Model", "Sampling", "Tiling and device"
+
+
 @handle_errors
 def restore(
     inputs: Annotated[list[str], typer.Argument(help="Image files, folders (recursed) or glob patterns.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; the input tree is mirrored inside it.", file_okay=False)],
-    model: model_option("Model") = None,
-    weights: weights_option("Model") = None,
-    which: which_option("Model") = Which.auto,
+    model: model_option(_MODEL) = None,
+    weights: weights_option(_MODEL) = None,
+    which: which_option(_MODEL) = Which.auto,
     task: Annotated[Task, typer.Option(help="Degradation. low-light equalises the histogram first; auto does so for dark images (mean luma < 0.2) and nothing otherwise.", rich_help_panel="Sampling")] = Task.auto,
-    steps: steps_option("Sampling") = None,
-    seed: seed_option("Sampling") = 0,
+    steps: steps_option(_SAMPLING) = None,
+    seed: seed_option(_SAMPLING) = 0,
     tile: Annotated[str, typer.Option(help="auto: whole images when they fit in memory, else the largest tiles that do; 0: always whole; N: tiles of at most N x N.", autocompletion=lambda incomplete: ["auto", "0", "256", "512", "1024"], rich_help_panel="Tiling and device")] = "auto",
-    tile_overlap: tile_overlap_option("Tiling and device") = 32,
-    batch_size: batch_size_option("Tiling and device") = "auto",
-    device: device_option("Tiling and device") = "auto",
-    precision: precision_option("Tiling and device") = Precision.auto,
+    tile_overlap: tile_overlap_option(_TILING) = 32,
+    batch_size: batch_size_option(_TILING) = "auto",
+    device: device_option(_TILING) = "auto",
+    precision: precision_option(_TILING) = Precision.auto,
     format: Annotated[Format, typer.Option("--format", help="Output format; same keeps each input's.", rich_help_panel="Output")] = Format.same,
     quality: Annotated[Optional[int], typer.Option(help="JPEG/WebP quality (default 95/90).", min=1, max=100, rich_help_panel="Output")] = None,
     suffix: Annotated[str, typer.Option(help="Added to each output's name, e.g. _restored.", rich_help_panel="Output")] = "",
