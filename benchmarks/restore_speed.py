@@ -40,7 +40,7 @@ def _make_image(path: Path, megapixels: float, seed: int = 0) -> None:
     import numpy as np
 
     from uir_cli.degrade import degrade
-    from uir_cli.engine.imageio import read_image, write_image
+    from uir_cli.imageio import read_image, write_image
     from uir_cli.registry import PACKAGE_DATA
 
     src = read_image(PACKAGE_DATA / "photos" / "coffee.png").rgb
@@ -110,7 +110,7 @@ def child_naive(args) -> dict:
 
 def child_engine(args) -> dict:
     from uir_cli.engine.batch import BatchOptions, plan_outputs, run_batch
-    from uir_cli.engine.inputs import discover
+    from uir_cli.engine.batch.inputs import discover
     from uir_cli.engine.restorer import load_restorer
 
     restorer = load_restorer(args.weights, device=args.device, precision=args.precision)

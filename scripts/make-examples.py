@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from uir_cli.degrade import degrade
-from uir_cli.engine.imageio import read_image, write_image
+from uir_cli.imageio import read_image, write_image
 from uir_cli.registry import PACKAGE_DATA
 
 EXAMPLES = {  # output name: (photo, task, seed)

@@ -61,7 +61,7 @@ def _to8(a):
 @pytest.fixture(scope="module")
 def held_out():
     """Centre crops (192 px) of the shipped photos, and the default weights restoring them as `uir restore` does."""
-    from uir_cli.engine.imageio import read_image
+    from uir_cli.imageio import read_image
     from uir_cli.engine.restorer import load_restorer
 
     crops = []
@@ -75,7 +75,7 @@ def held_out():
 
 def test_the_default_weights_leave_a_clean_photo_alone(held_out):
     """A photo that needs nothing comes back as it was: >= 33 dB to itself, brightness within 3 levels."""
-    from uir_cli.engine.metrics import psnr
+    from uir_cli.bench.metrics import psnr
 
     crops, restore = held_out
     for name, clean in crops:
@@ -87,7 +87,7 @@ def test_the_default_weights_leave_a_clean_photo_alone(held_out):
 def _mean_gain(held_out, task) -> float:
     """Mean PSNR gain (dB) over the 4 shipped crops, each degraded with seeds 3 and 4 (light to heavy draws)."""
     from uir_cli.degrade import degrade
-    from uir_cli.engine.metrics import psnr
+    from uir_cli.bench.metrics import psnr
 
     crops, restore = held_out
     gains = []
@@ -116,7 +116,7 @@ def test_bf16_restores_as_float32_does(held_out):
     """The bf16 path (--precision auto on CPUs with bf16 units) gives float32's picture within its stated
     bound: >= 35 dB between the two 8-bit outputs, for every task (measured 40-56 dB on the examples)."""
     from uir_cli.degrade import degrade
-    from uir_cli.engine.metrics import psnr
+    from uir_cli.bench.metrics import psnr
     from uir_cli.engine.restorer import load_restorer
 
     crops, restore32 = held_out
@@ -130,8 +130,8 @@ def test_bf16_restores_as_float32_does(held_out):
 @pytest.fixture(scope="module")
 def real_low_light():
     """PSNR (restored, equalised only, degraded) on a real LOL pair held out from training (../shared)."""
-    from uir_cli.engine.imageio import read_image
-    from uir_cli.engine.metrics import psnr
+    from uir_cli.imageio import read_image
+    from uir_cli.bench.metrics import psnr
     from uir_cli.engine.preprocess import equalize_histogram
     from uir_cli.engine.restorer import load_restorer
 
