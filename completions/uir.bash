@@ -17,7 +17,7 @@ _uir() {
         "completion") opts="--help -h"; cmds="" ;;
         "degrade") opts="--out -o --kind -k --per-image -n --seed --max-pixels --help -h"; cmds="" ;;
         "restore") opts="--out -o --model -m --weights -w --which --task --steps --seed --tile --tile-overlap --batch-size --device --precision --format --quality --suffix --overwrite --skip-existing --report --quiet -q --verbose -v --shard --max-pixels --help -h"; cmds="" ;;
-        "train") opts="--out -o --data --synthetic --tasks --mix --light-share --equalize --max-pixels --val --val-synthetic --variant --dim --dim-mults --init --steps --batch-size --crop --lr --accumulate --ema-decay --ema-every --ema-after --t-sampling --objective --precision --seed --val-every --val-count --val-size --save-every --log-every --resume --device --workers --config --help -h"; cmds="" ;;
+        "train") opts="--out -o --data --synthetic --tasks --mix --light-share --equalize --max-pixels --val --val-synthetic --variant --dim --dim-mults --init --steps --batch-size --crop --lr --accumulate --ema-decay --ema-every --ema-after --t-sampling --objective --precision --seed --val-every --val-count --val-size --save-every --log-every --resume --device --workers --tensorboard --config --help -h"; cmds="" ;;
         "weights") opts="--help -h"; cmds="import info list verify" ;;
         "weights import") opts="--name --which --steps --description --help -h"; cmds="" ;;
         "weights info") opts="--which --json --help -h"; cmds="" ;;
@@ -42,7 +42,7 @@ _uir() {
         "benchmark:--seed") COMPREPLY=(); return ;;
         "benchmark:--tile") COMPREPLY=($(compgen -W "0 auto 256 512 1024" -- "$cur")); return ;;
         "benchmark:--tile-overlap") COMPREPLY=(); return ;;
-        "benchmark:--batch-size") COMPREPLY=($(compgen -W "auto 1 2 4 8" -- "$cur")); return ;;
+        "benchmark:--batch-size") COMPREPLY=($(compgen -W "auto 1 2 4 8 16" -- "$cur")); return ;;
         "benchmark:--device") COMPREPLY=($(compgen -W "auto cpu cuda cuda:0 cuda:1 mps" -- "$cur")); return ;;
         "benchmark:--precision") COMPREPLY=($(compgen -W "auto fp32 fp16 bf16" -- "$cur")); return ;;
         "benchmark:--max-pixels") COMPREPLY=(); return ;;
@@ -93,7 +93,7 @@ _uir() {
         "train:--ema-after") COMPREPLY=(); return ;;
         "train:--t-sampling") COMPREPLY=(); return ;;
         "train:--objective") COMPREPLY=(); return ;;
-        "train:--precision") COMPREPLY=(); return ;;
+        "train:--precision") COMPREPLY=($(compgen -W "auto fp32 fp16 bf16" -- "$cur")); return ;;
         "train:--seed") COMPREPLY=(); return ;;
         "train:--val-every") COMPREPLY=(); return ;;
         "train:--val-count") COMPREPLY=(); return ;;

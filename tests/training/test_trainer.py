@@ -65,3 +65,27 @@ def test_validation_logs_every_task_and_plots_are_written(tmp_path, pairs, photo
     for name in ("loss.png", "val.png"):
         with Image.open(tmp_path / "run" / name) as im:
             assert im.size == (960, 560) and len(np.unique(np.asarray(im.convert("L")))) > 10
+
+
+def test_without_matplotlib_the_run_says_so_once_and_goes_on(tmp_path, pairs, monkeypatch):
+    from uir_cli.training import plots
+    from uir_cli.training.events import Warned
+
+    monkeypatch.setattr(plots, "available", lambda: False)
+    seen = []
+    config = tiny_config(tmp_path / "run", data=[f"{pairs}:haze"], steps=2, save_every=1)
+    finished = train(config, progress=seen.append)
+    said = [e.message for e in seen if isinstance(e, Warned) and "matplotlib" in e.message]
+    assert len(said) == 1 and "uir-cli[plots]" in said[0]
+    assert finished.step == 2 and finished.plots == ()
+    assert not (tmp_path / "run" / "loss.png").exists()
+
+
+def test_tensorboard_logs_the_loss(tmp_path, pairs):
+    config = tiny_config(tmp_path / "run", data=[f"{pairs}:haze"], steps=2)
+    train(config, tensorboard=True)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/loss")] == [1, 2]

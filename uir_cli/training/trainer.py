@@ -85,9 +85,12 @@ def _network(config: TrainConfig) -> tuple[DiffUIRNet, UNetConfig, str | None]:
 class Trainer:
     """Owns the model, optimiser, EMA, data and logs of one run; :meth:`run` trains to ``config.steps``."""
 
-    def __init__(self, config: TrainConfig, *, progress: Progress = ignore, resume: bool = False):
+    def __init__(self, config: TrainConfig, *, progress: Progress = ignore, resume: bool = False,
+                 tensorboard: bool = False):
         self.progress = progress
         self.resume = resume
+        self.tensorboard = tensorboard
+        self.board = None
         place = placement(config.device, config.precision)
         self.dist = distributed.setup(place.device)
         self.device = self.dist.device
@@ -265,6 +268,8 @@ class Trainer:
         scores = evaluate(self.ema.model, self.val_set, device=self.device, steps=self.config.val_steps)
         if self.logs is not None:
             self.logs.val(self.step, scores)
+        if self.board is not None:
+            self.board.validated(self.step, scores)
         self.progress(Validated(self.step, tuple(scores), time.perf_counter() - start))
 
     def _checkpoint(self, elapsed: float) -> TrainCheckpoint:
@@ -291,8 +296,10 @@ class Trainer:
         return dests[-1], ema_path
 
     def _plots(self) -> tuple[Path, ...]:
-        from .plots import plot_loss, plot_val
+        from .plots import available, plot_loss, plot_val
 
+        if not available():  # said once, when the run started
+            return ()
         out = []
         rows = read_train_csv(self.run_dir / "train.csv")
         if rows:
@@ -321,6 +328,34 @@ class Trainer:
                                          max_pixels=self.config.max_pixels)
             for reason in self.val_set.skipped:
                 self._warn(f"validation: skipped {reason}")
+            self._extras()
+
+    def _extras(self) -> None:
+        """Charts and TensorBoard come from optional extras: say once which one is missing, and go on."""
+        from . import board, plots
+
+        if not plots.available():
+            self._warn(f"no loss.png and val.png: the charts need matplotlib ({plots.EXTRA_HINT})")
+        if self.tensorboard and not board.available():
+            self._warn(f"no TensorBoard logs: --tensorboard needs TensorBoard ({board.EXTRA_HINT})")
+        elif self.tensorboard:
+            self.board = board.Board(self.run_dir, start_step=self.step)
+
+    def _after_step(self, loss: float, start: float, *, end: bool, save: bool) -> tuple[Path, Path] | None:
+        """The main process's part of a step: log it, validate and save when due; (last, EMA file) when saved."""
+        elapsed = self.elapsed_before + time.perf_counter() - start
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        assert self.logs is not None
+        self.logs.train(TrainRow(self.step, loss, lr, elapsed))
+        if self.board is not None:
+            self.board.step(self.step, loss, lr)
+        self.progress(StepDone(self.step, self.config.steps, loss, lr, elapsed))
+        if self.step % self.config.val_every == 0 or end:
+            self._validate()
+        if not save:
+            return None
+        numbered = self.step % self.config.save_every == 0 or end
+        return self._save(self.elapsed_before + time.perf_counter() - start, numbered=numbered)
 
     def run(self) -> RunFinished:
         """Train from the current step to ``config.steps``; returns what was written."""
@@ -352,17 +387,9 @@ class Trainer:
                 end = self.step >= self.config.steps
                 save = self.step % self.config.save_every == 0 or end or stop
                 if self.is_main:
-                    elapsed = self.elapsed_before + time.perf_counter() - start
-                    lr = float(self.optimizer.param_groups[0]["lr"])
-                    assert self.logs is not None
-                    self.logs.train(TrainRow(self.step, loss, lr, elapsed))
-                    self.progress(StepDone(self.step, self.config.steps, loss, lr, elapsed))
-                    if self.step % self.config.val_every == 0 or end:
-                        self._validate()
-                    if save:
-                        numbered = self.step % self.config.save_every == 0 or end
-                        last, ema_path = self._save(self.elapsed_before + time.perf_counter() - start, numbered=numbered)
-                        plots = self._plots()
+                    saved = self._after_step(loss, start, end=end, save=save)
+                    if saved:
+                        (last, ema_path), plots = saved, self._plots()
                 if save:
                     distributed.barrier(self.dist)
                 if stop:
@@ -373,6 +400,8 @@ class Trainer:
                 signal.signal(sig, old)
             if self.logs is not None:
                 self.logs.close()
+            if self.board is not None:
+                self.board.close()
             del batches, loader
         elapsed = self.elapsed_before + time.perf_counter() - start
         distributed.barrier(self.dist)
@@ -384,6 +413,8 @@ class Trainer:
         return finished
 
 
-def train(config: TrainConfig, *, progress: Progress = ignore, resume: bool = False) -> RunFinished:
-    """Train (or resume) the run ``config`` describes; see :class:`Trainer`."""
-    return Trainer(config, progress=progress, resume=resume).run()
+def train(config: TrainConfig, *, progress: Progress = ignore, resume: bool = False,
+          tensorboard: bool = False) -> RunFinished:
+    """Train (or resume) the run ``config`` describes; see :class:`Trainer`.  ``tensorboard``: also log
+    for TensorBoard in RUN_DIR/tensorboard (needs the tensorboard package)."""
+    return Trainer(config, progress=progress, resume=resume, tensorboard=tensorboard).run()
