@@ -371,10 +371,10 @@ def _attend(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
     """softmax(q k^T / sqrt(d)) v for (b, heads, n, d) inputs.
 
     PyTorch's fused attention (on the CPU a blocked, memory-efficient kernel, 3.5 times the
-    speed of score matrix, softmax and product here; the same sums up to float rounding); on
-    MPS in chunks of query
-    rows so the (n x n) score matrix never has more than ``ATTENTION_CHUNK`` elements at once
-    (each row's softmax is independent, so chunking changes nothing but the memory used).
+    speed of score matrix, softmax and product here; the same sums up to float rounding).
+    On MPS in chunks of query rows, so the (n x n) score matrix never has more than
+    ``ATTENTION_CHUNK`` elements at once (each row's softmax is independent, so chunking
+    changes nothing but the memory used).
     """
     if q.device.type != "mps":
         return F.scaled_dot_product_attention(q, k, v)
