@@ -47,7 +47,7 @@ def _u8(path) -> np.ndarray:
 def restorer(tiny_weights):
     from uir_cli.engine.restorer import load_restorer
 
-    return load_restorer(tiny_weights, device="cpu")
+    return load_restorer(tiny_weights, device="cpu", precision="fp32")
 
 
 # --- exact scores ------------------------------------------------------------------------
