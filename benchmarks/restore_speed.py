@@ -177,7 +177,7 @@ def compare_pngs(a: Path, b: Path) -> dict:
 
 def naive_memory_estimate(megapixels: float, variant: str) -> float:
     """Bytes the naive loop needs: activations plus the full attention matrix (and its softmax)."""
-    from uir_cli.registry import VARIANTS
+    from uir_cli.vocab import VARIANTS
 
     dim, mults = VARIANTS[VARIANT_IDS[variant]]
     n = megapixels * 1e6 / (4 ** (len(mults) - 1))
@@ -188,7 +188,7 @@ def whole_memory_estimate(megapixels: float, variant: str, precision: str, devic
     """Bytes the engine needs for one whole image (its attention in chunks): the memory model of tiles."""
     from uir_cli.engine.memory import CPU_OVERHEAD, STATE_BYTES_PER_PIXEL, bytes_per_pixel
     from uir_cli.nn.unet import UNetConfig
-    from uir_cli.registry import VARIANTS
+    from uir_cli.vocab import VARIANTS
 
     dim, mults = VARIANTS[VARIANT_IDS[variant]]
     import torch
@@ -218,7 +218,7 @@ def main() -> None:
     from uir_cli.engine.memory import _available_ram
     from uir_cli.engine.weights import save_safetensors
     from uir_cli.nn.unet import DiffUIRNet, UNetConfig
-    from uir_cli.registry import VARIANTS
+    from uir_cli.vocab import VARIANTS
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

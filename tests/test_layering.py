@@ -20,14 +20,6 @@ RANKS = {"__main__": 0, "cli": 1, "training": 2, "bench": 3, "engine": 4,
          "vocab": 6, "registry": 6, "errors": 6, "atomic": 6, "regular": 6, "": 6}
 BOTTOM = 6
 
-# phase 2: files another change holds today; their imports are checked once they are free again.
-ALLOWED_FILES = {
-    "nn/unet.py", "nn/shared.py", "nn/__init__.py",
-    "engine/restorer.py", "engine/tiled.py", "engine/tiling.py", "engine/memory.py", "engine/device.py",
-    "engine/preprocess.py",
-    # phase 2: re-exports at the old paths for the files above (benchmarks/, scripts/, tests/engine/...)
-    "engine/imageio.py", "engine/metrics.py", "engine/inputs.py",
-}
 
 
 def _modules() -> dict[str, Path]:
@@ -99,18 +91,12 @@ def _check(module: str, path: Path, rel: str) -> list[str]:
 def test_imports_run_one_way_and_take_no_private_names():
     problems = []
     for module, path in MODULES.items():
-        rel = path.relative_to(PACKAGE).as_posix()
-        if rel not in ALLOWED_FILES:
-            problems += _check(module, path, rel)
+        problems += _check(module, path, path.relative_to(PACKAGE).as_posix())
     assert problems == []
 
 
 def test_every_room_has_a_rank():
     assert {_room(m) for m in MODULES} <= set(RANKS)
-
-
-def test_the_allow_list_names_files_that_exist():
-    assert all((PACKAGE / f).is_file() for f in ALLOWED_FILES)
 
 
 def test_the_rules_catch_an_upward_import_and_a_private_name(tmp_path):

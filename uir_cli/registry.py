@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import RegistryError
-from .vocab import VARIANT_PARAMS, VARIANTS  # noqa: F401 - VARIANT_PARAMS: phase 2 (tests/nn, benchmarks read it here)
+from .vocab import VARIANTS
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -8,7 +8,7 @@ from tests.conftest import SPEC_STATE_DICT, need_shared
 from uir_cli.errors import WeightsError
 from uir_cli.engine.weights import detect_config, load_weights, save_safetensors, strip_prefixes
 from uir_cli.nn.unet import DiffUIRNet, UNetConfig
-from uir_cli.registry import VARIANTS
+from uir_cli.vocab import VARIANTS
 
 
 def _random_state(shapes: dict) -> dict:

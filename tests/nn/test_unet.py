@@ -5,7 +5,7 @@ import torch
 
 from tests.conftest import SPEC_STATE_DICT, need_shared
 from uir_cli.nn.unet import DiffUIRNet, UNetConfig, count_parameters, standardize_weight
-from uir_cli.registry import VARIANT_PARAMS, VARIANTS
+from uir_cli.vocab import VARIANT_PARAMS, VARIANTS
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))

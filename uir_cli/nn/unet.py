@@ -519,10 +519,7 @@ class DiffUIRNet(nn.Module):
 
         x = self.init_conv(x)
         r = x
-        time = torch.as_tensor(time, dtype=torch.float32, device=x.device)
-        if time.ndim == 0:
-            time = time.expand(x.shape[0])
-        t = self.time_mlp(time).to(x.dtype)
+        t = self._time_embedding(time, x)
 
         skips = []
         for block1, block2, attn, down in self.downs:
@@ -548,7 +545,24 @@ class DiffUIRNet(nn.Module):
         return x[..., :h, :w]
 
 
+    def _time_embedding(self, time: Tensor, x: Tensor) -> Tensor:
+        """The time MLP on ``time`` (a scalar or one per sample), in ``x``'s dtype."""
+        time = torch.as_tensor(time, dtype=torch.float32, device=x.device)
+        if time.ndim == 0:
+            time = time.expand(x.shape[0])
+        return self.time_mlp(time).to(x.dtype)
+
     # -- tiles that share statistics (see uir_cli.nn.shared) ----------------------------------
+
+    def _owner_levels(self, owner: Tensor, pad_h: int, pad_w: int) -> list[Tensor]:
+        """The owned share of each pixel at every resolution of the down path (padding owned by nobody)."""
+        owner = owner.float()
+        if pad_h or pad_w:  # padded pixels are nobody's: they count in no statistic
+            owner = F.pad(owner, (0, pad_w, 0, pad_h))
+        owners = [owner]
+        for _ in range(len(self.downs) - 1):
+            owners.append(F.avg_pool2d(owners[-1], 2))
+        return owners
 
     def forward_shared(self, x_t: Tensor, x_in: Tensor, time: Tensor, owner: Tensor, store: torch.dtype | None = None):
         """:meth:`forward` for tiles of an image, as a generator that asks for shared statistics.
@@ -569,23 +583,16 @@ class DiffUIRNet(nn.Module):
         m = self.config.size_multiple
         pad_h, pad_w = (-h) % m, (-w) % m
         x = torch.cat((x_t, x_in), dim=1)
-        owner = owner.float()
-        if pad_h or pad_w:  # padded pixels are nobody's: they count in no statistic
+        if pad_h or pad_w:
             x = _reflect_pad(x, pad_w, pad_h)
-            owner = F.pad(owner, (0, pad_w, 0, pad_h))
-        owners = [owner]
-        for _ in range(len(self.downs) - 1):
-            owners.append(F.avg_pool2d(owners[-1], 2))
+        owners = self._owner_levels(owner, pad_h, pad_w)
 
         # All tiles of an image wait at each yield, so what a tile holds across a yield is held
         # for the whole image: hand inputs over in lists that the callee empties, and keep the
         # 6-channel input instead of the init_conv output r (computed again at the end).
         inp = x
         x = self.init_conv(inp)
-        time = torch.as_tensor(time, dtype=torch.float32, device=x.device)
-        if time.ndim == 0:
-            time = time.expand(x.shape[0])
-        t = self.time_mlp(time).to(x.dtype)
+        t = self._time_embedding(time, x)
 
         skips = []
         for level, (block1, block2, attn, down) in enumerate(self.downs):
