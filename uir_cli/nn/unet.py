@@ -509,11 +509,7 @@ class DiffUIRNet(nn.Module):
 
     def forward(self, x_t: Tensor, x_in: Tensor, time: Tensor) -> Tensor:
         h, w = x_t.shape[-2:]
-        m = self.config.size_multiple
-        pad_h, pad_w = (-h) % m, (-w) % m
-        x = torch.cat((x_t, x_in), dim=1)
-        if pad_h or pad_w:
-            x = _reflect_pad(x, pad_w, pad_h)
+        x, pad_h, pad_w = self._padded_input(x_t, x_in)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
 
@@ -544,6 +540,16 @@ class DiffUIRNet(nn.Module):
         x = self.final_conv(x)
         return x[..., :h, :w]
 
+
+    def _padded_input(self, x_t: Tensor, x_in: Tensor) -> tuple[Tensor, int, int]:
+        """The 6-channel input, reflect-padded on the right and bottom to the size multiple; the padding."""
+        h, w = x_t.shape[-2:]
+        m = self.config.size_multiple
+        pad_h, pad_w = (-h) % m, (-w) % m
+        x = torch.cat((x_t, x_in), dim=1)
+        if pad_h or pad_w:
+            x = _reflect_pad(x, pad_w, pad_h)
+        return x, pad_h, pad_w
 
     def _time_embedding(self, time: Tensor, x: Tensor) -> Tensor:
         """The time MLP on ``time`` (a scalar or one per sample), in ``x``'s dtype."""
@@ -580,11 +586,7 @@ class DiffUIRNet(nn.Module):
         memory of tiles in lockstep at the cost of rounding them; None keeps them as computed.
         """
         h, w = x_t.shape[-2:]
-        m = self.config.size_multiple
-        pad_h, pad_w = (-h) % m, (-w) % m
-        x = torch.cat((x_t, x_in), dim=1)
-        if pad_h or pad_w:
-            x = _reflect_pad(x, pad_w, pad_h)
+        x, pad_h, pad_w = self._padded_input(x_t, x_in)
         owners = self._owner_levels(owner, pad_h, pad_w)
 
         # All tiles of an image wait at each yield, so what a tile holds across a yield is held
