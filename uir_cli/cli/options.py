@@ -87,7 +87,8 @@ def device_option(panel: str) -> Any:
 
 def precision_option(panel: str) -> Any:
     return Annotated[Precision, typer.Option(
-        help="auto: bf16 (or fp16) on CUDA, fp32 elsewhere. Tiles that come out non-finite are redone in fp32.",
+        help="auto: bf16 (or fp16) on CUDA, bf16 on CPUs with bf16 units (avx512_bf16, amx_bf16), fp32 elsewhere; "
+             "fp32 gives the authors' exact picture. Tiles that come out non-finite are redone in fp32.",
         rich_help_panel=panel)]
 
 
