@@ -43,27 +43,20 @@ def orientation_of(exif: _pil.Exif | None) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
+# EXIF orientation -> (swap height and width, flip top-bottom, flip left-right), applied in that order.
+_TURNS = {1: (False, False, False), 2: (False, False, True), 3: (False, True, True), 4: (False, True, False),
+          5: (True, False, False), 6: (True, False, True), 7: (True, True, True), 8: (True, True, False)}
+
+
 def upright(a: np.ndarray, orientation: int) -> np.ndarray:
     """A view of (H, W, ...) ``a`` as displayed for EXIF ``orientation`` (1-8); any dtype.
 
     5-8 swap height and width.  Same result as Pillow's ``ImageOps.exif_transpose``.
     """
-    if orientation == 2:
-        return a[:, ::-1]
-    if orientation == 3:
-        return a[::-1, ::-1]
-    if orientation == 4:
-        return a[::-1]
-    t = a.swapaxes(0, 1)
-    if orientation == 5:
-        return t
-    if orientation == 6:
-        return t[:, ::-1]
-    if orientation == 7:
-        return t[::-1, ::-1]
-    if orientation == 8:
-        return t[::-1]
-    return a
+    swap, flip_rows, flip_columns = _TURNS.get(orientation, _TURNS[1])
+    if swap:
+        a = a.swapaxes(0, 1)
+    return a[::-1 if flip_rows else 1, ::-1 if flip_columns else 1]
 
 
 def exif_for_output(exif: _pil.Exif) -> bytes | None:
