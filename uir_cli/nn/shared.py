@@ -55,14 +55,22 @@ class GroupPartial:
     def of(y: Tensor, owner: Tensor, groups: int) -> "GroupPartial":
         """``y`` (B, C, H, W) any float dtype; ``owner`` (B, 1, H, W) float32 weights in [0, 1]."""
         b, c, h, w = y.shape
-        yc = y.float().reshape(b, c, h * w)
-        wt = owner.reshape(b, h * w, 1).float()
-        count = wt.sum(dim=(1, 2)) * (c // groups)  # (B,)
+        per = c // groups
+        wt = owner.reshape(b, h * w).float()
+        count = wt.sum(dim=1) * per  # (B,)
         safe = count.clamp_min(1e-12)
-        # Weighted sums as matrix products, so the only image-sized temporary is the deviation.
-        mean = torch.bmm(yc, wt).reshape(b, groups, c // groups).sum(dim=2) / safe[:, None]  # (B, G)
-        dev = (yc - mean.repeat_interleave(c // groups, dim=1)[:, :, None]).square_()
-        m2 = torch.bmm(dev, wt).reshape(b, groups, c // groups).sum(dim=2)
+        # Weighted sums as matrix products along the memory order of y (positions x channels when
+        # it is channels-last), so the only image-sized temporary is the deviation.
+        if y.is_contiguous(memory_format=torch.channels_last) and not y.is_contiguous():
+            yp = y.permute(0, 2, 3, 1).reshape(b, h * w, c).float()  # (B, N, C)
+            weigh = lambda t: torch.bmm(wt[:, None, :], t).reshape(b, groups, per).sum(dim=2)  # noqa: E731
+            centre = lambda m: m.repeat_interleave(per, dim=1)[:, None, :]  # noqa: E731
+        else:
+            yp = y.float().reshape(b, c, h * w)  # (B, C, N)
+            weigh = lambda t: torch.bmm(t, wt[:, :, None]).reshape(b, groups, per).sum(dim=2)  # noqa: E731
+            centre = lambda m: m.repeat_interleave(per, dim=1)[:, :, None]  # noqa: E731
+        mean = weigh(yp) / safe[:, None]  # (B, G)
+        m2 = weigh((yp - centre(mean)).square_())
         return GroupPartial(count.double(), mean.double(), m2.double())
 
     def sample(self, j: int) -> "GroupPartial":

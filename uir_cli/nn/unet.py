@@ -279,44 +279,57 @@ class LinearAttention(nn.Module):
         Rows of the (B, N, C) position matrix are taken ``LINEAR_CHUNK`` at a time, twice: first
         k and v, whose softmax over positions is accumulated into the small context with a
         running maximum (log-sum-exp rescaling, exact for any split); then q, with ``to_out``'s
-        1x1 convolution folded into the context (out = q @ M, M = per head context_h @
-        W_out_h^T).  Neither the (N x 3 hidden) projections nor the (N x hidden) attention
-        output ever exist whole: memory is the input and output only, and every softmax and
-        product runs along contiguous memory.
+        1x1 convolution folded into the context (:meth:`_queries_out`).  Neither the (N x 3
+        hidden) projections nor the (N x hidden) attention output ever exist whole: memory is
+        the input and output only, and every softmax and product runs along contiguous memory.
         """
         b, c, h, w = x.shape
         n = h * w
         hidden = HEADS * DIM_HEAD
-        weight = self.to_qkv.weight.reshape(3 * hidden, c).to(x.dtype)
-        w_q, w_kv = weight[:hidden].t(), weight[hidden:].t()
-        out_w = self.to_out[0].weight.reshape(c, HEADS, DIM_HEAD).permute(1, 2, 0).float()  # (heads, e, c)
+        w_kv = self.to_qkv.weight[hidden:].reshape(2 * hidden, c).to(x.dtype).t()
         xp = positions(x)
         y = None
         for j in range(b):
-            ctx, z = _context_in_runs(xp[j], w_kv, n)
-            # 1/z, the q scale and the 1/(H*W) of v, folded into the (hidden x c) product
-            ctx = ctx * ((DIM_HEAD**-0.5 / n) / z.reshape(HEADS, DIM_HEAD, 1))
-            fold = torch.bmm(ctx, out_w).reshape(hidden, c)
-            for s in range(0, n, LINEAR_CHUNK):
-                q = torch.mm(xp[j, s : s + LINEAR_CHUNK], w_q).reshape(-1, HEADS, DIM_HEAD).softmax(dim=-1)
-                part = torch.addmm(self.to_out[0].bias, q.reshape(-1, hidden), fold.to(q.dtype))
-                if y is None:
-                    y = torch.empty((b, n, c), dtype=part.dtype, device=x.device)
-                y[j, s : s + LINEAR_CHUNK] = part
+            ctx, z, _ = _context_in_runs(xp[j], w_kv)
+            # 1/z, the q scale and the 1/(H*W) of v, folded into the context
+            y = self._queries_out(xp, j, ctx * ((DIM_HEAD**-0.5 / n) / z.reshape(HEADS, DIM_HEAD, 1)), y)
         return self.to_out[1](from_positions(y, h, w))
 
+    def _queries_out(self, xp: Tensor, j: int, context: Tensor, y: Tensor | None) -> Tensor:
+        """``to_out``'s 1x1 convolution of (context^T q) for sample ``j`` of ``xp`` (B, N, C), written into ``y``.
 
-def _context_in_runs(xp: Tensor, w_kv: Tensor, n: int) -> tuple[Tensor, Tensor]:
-    """sum_n exp(k[n, d] - kmax[d]) v[n, e] per head, and z[d] = sum_n exp(k[n, d] - kmax[d]).
+        ``context`` (heads, d, e) float32, already scaled; q = softmax over each head's d of
+        x W_q.  ``to_out``'s convolution is folded into the context (out = q @ M, M = per head
+        context_h @ W_out_h^T, a (hidden x C) matrix), and runs of ``LINEAR_CHUNK`` positions
+        are written straight into ``y`` (B, N, C), allocated at the first call in q's dtype.
+        """
+        b, n, c = xp.shape
+        hidden = HEADS * DIM_HEAD
+        w_q = self.to_qkv.weight[:hidden].reshape(hidden, c).to(xp.dtype).t()
+        out_w = self.to_out[0].weight.reshape(c, HEADS, DIM_HEAD).permute(1, 2, 0).float()  # (heads, e, c)
+        fold = torch.bmm(context, out_w).reshape(hidden, c)
+        for s in range(0, n, LINEAR_CHUNK):
+            q = torch.mm(xp[j, s : s + LINEAR_CHUNK], w_q).reshape(-1, HEADS, DIM_HEAD).softmax(dim=-1)
+            if y is None:
+                y = torch.empty((b, n, c), dtype=q.dtype, device=xp.device)
+            # out= (no autocast there, so the operands are cast by hand): no temporary per run
+            torch.addmm(self.to_out[0].bias.to(q.dtype), q.reshape(-1, hidden), fold.to(q.dtype),
+                        out=y[j, s : s + LINEAR_CHUNK])
+        return y
 
-    ``xp`` (N, C) one image's positions, ``w_kv`` (C, 2 hidden).  Returns the context
-    (heads, d, e) and z (hidden,), float32, accumulated over runs of ``LINEAR_CHUNK`` positions.
-    v = x W_v is linear, so sum_n e[n, d] v[n, e] = (sum_n e[n, d] x[n, :]) W_v[:, e]: the
-    positions are summed against x (C channels) and W_v applied once to the small result, and
-    v itself is never computed.
+
+def _context_in_runs(xp: Tensor, w_kv: Tensor, weight: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """sum_n w[n] exp(k[n, d] - kmax[d]) v[n, e] per head, z[d] = sum_n w[n] exp(k[n, d] - kmax[d]), kmax.
+
+    ``xp`` (N, C) one image's positions, ``w_kv`` (C, 2 hidden); ``weight`` (N,) float32 weights
+    of the positions (the pixels a tile owns), None for all ones.  Returns the context (heads, d,
+    e), z and kmax (hidden,), float32, accumulated over runs of ``LINEAR_CHUNK`` positions
+    (kmax is the maximum over all positions, weighted or not).  v = x W_v is linear, so
+    sum_n e[n, d] v[n, e] = (sum_n e[n, d] x[n, :]) W_v[:, e]: the positions are summed against
+    x (C channels) and W_v applied once to the small result, and v itself is never computed.
     """
     hidden = HEADS * DIM_HEAD
-    c = xp.shape[-1]
+    n, c = xp.shape
     ex = torch.zeros((hidden, c), dtype=torch.float32, device=xp.device)  # sum_n e[n, d] x[n, :]
     z = torch.zeros(hidden, dtype=torch.float32, device=xp.device)
     w_k, w_v = w_kv[:, :hidden], w_kv[:, hidden:]
@@ -334,10 +347,12 @@ def _context_in_runs(xp: Tensor, w_kv: Tensor, n: int) -> tuple[Tensor, Tensor]:
             z.mul_(shrink)
             ex.mul_(shrink[:, None])
         k.sub_(kmax.to(k.dtype)).exp_()
+        if weight is not None:
+            k.mul_(weight[s : s + LINEAR_CHUNK, None].to(k.dtype))
         z.add_(k.sum(dim=0, dtype=torch.float32))
         ex.add_(torch.mm(k.t(), rows).float())
     wv = w_v.float().reshape(c, HEADS, DIM_HEAD).transpose(0, 1)  # (heads, C, e)
-    return torch.bmm(ex.reshape(HEADS, DIM_HEAD, c), wv), z
+    return torch.bmm(ex.reshape(HEADS, DIM_HEAD, c), wv), z, kmax
 
 
 class Attention(nn.Module):
@@ -587,6 +602,8 @@ class DiffUIRNet(nn.Module):
         """
         h, w = x_t.shape[-2:]
         x, pad_h, pad_w = self._padded_input(x_t, x_in)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         owners = self._owner_levels(owner, pad_h, pad_w)
 
         # All tiles of an image wait at each yield, so what a tile holds across a yield is held
@@ -695,6 +712,8 @@ def _linear_attention_shared(prenorm: PreNorm, held: list[Tensor], owner: Tensor
     """
     la: LinearAttention = prenorm.fn
     x = held.pop()
+    if is_channels_last(x):
+        return (yield from _linear_attention_shared_positions(prenorm, x, owner, store))
     dtype = x.dtype
     b, c, h, w = x.shape
     n = h * w
@@ -726,12 +745,44 @@ def _linear_attention_shared(prenorm: PreNorm, held: list[Tensor], owner: Tensor
     return la.to_out[1](out.reshape(b, c, h, w)).add_(x)
 
 
+def _linear_attention_shared_positions(prenorm: PreNorm, x: Tensor, owner: Tensor, store: torch.dtype | None):
+    """:func:`_linear_attention_shared` on a channels-last ``x``: the runs of :meth:`LinearAttention._forward_positions`."""
+    la: LinearAttention = prenorm.fn
+    dtype = x.dtype
+    b, c, h, w = x.shape
+    hidden = HEADS * DIM_HEAD
+    w_kv = la.to_qkv.weight[hidden:].reshape(2 * hidden, c).to(x.dtype).t()
+    own = owner.reshape(b, h * w).float()
+    xp = positions(prenorm.norm(x))
+    runs = [_context_in_runs(xp[j], w_kv, own[j]) for j in range(b)]
+    del xp
+    partial = ContextPartial(own.sum(dim=1).double(), torch.stack([r[2] for r in runs]).reshape(b, HEADS, DIM_HEAD).double(),
+                             torch.stack([r[1] for r in runs]).reshape(b, HEADS, DIM_HEAD).double(),
+                             torch.stack([r[0] for r in runs]).double())
+    del runs
+    x = _keep(x, store)
+    parts = yield partial
+    x = x.to(dtype)
+    context = torch.cat([p.shared(DIM_HEAD**-0.5) for p in parts]).to(x.device)  # (b, heads, d, e) float32
+    xp = positions(prenorm.norm(x))
+    y = None
+    for j in range(b):
+        y = la._queries_out(xp, j, context[j], y)
+    del xp
+    return la.to_out[1](from_positions(y, h, w)).add_(x)
+
+
 def _attention_shared(prenorm: PreNorm, x: Tensor, owner: Tensor):
     """``PreNorm(Attention)`` whose queries attend to the keys of the whole image (a generator step)."""
     att: Attention = prenorm.fn
     b, _, h, w = x.shape
     n = h * w
-    q, k, v = (t.reshape(b, HEADS, DIM_HEAD, n) for t in att.to_qkv(prenorm.norm(x)).chunk(3, dim=1))
+    qkv = att.to_qkv(prenorm.norm(x))
+    if is_channels_last(x):  # (b, heads, d, n) views of the (b, n, 3 hidden) positions
+        q, k, v = (t.reshape(b, n, HEADS, DIM_HEAD).permute(0, 2, 3, 1) for t in positions(qkv).chunk(3, dim=-1))
+    else:
+        q, k, v = (t.reshape(b, HEADS, DIM_HEAD, n) for t in qkv.chunk(3, dim=1))
+    del qkv
     partial = KeysPartial.of(k, v, owner)
     del k, v
     parts = yield partial
@@ -745,6 +796,8 @@ def _attention_shared(prenorm: PreNorm, x: Tensor, owner: Tensor):
                   for i in range(0, n, rows)]
         outs.append(torch.cat(chunks, dim=1))  # (heads, n, d)
     out = torch.stack(outs)  # (b, heads, n, d)
+    if is_channels_last(x):
+        return att.to_out(from_positions(out.transpose(1, 2).reshape(b, n, HEADS * DIM_HEAD), h, w))
     return att.to_out(out.transpose(-1, -2).reshape(b, HEADS * DIM_HEAD, h, w))
 
 
