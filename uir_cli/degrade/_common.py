@@ -9,6 +9,7 @@ depend on its thread count.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -31,6 +32,55 @@ def as_rgb(clean: np.ndarray) -> np.ndarray:
 def finish(rgb: np.ndarray) -> np.ndarray:
     """Clip to [0, 1] and return C-contiguous float32 (H, W, 3)."""
     return np.ascontiguousarray(np.clip(rgb, 0.0, 1.0), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class ParticleLayers:
+    """What rain and snow draw alike: particles stamped in ``layers`` depth layers, ``density`` of
+    the pixels seeded (per layer or in the farthest, as each kind says), and a ``veil``: the share of
+    a flat light tone mixed into the image for the particles too small to resolve (0: none)."""
+
+    layers: int
+    density: float
+    veil: float
+
+
+class SceneDraws:
+    """The draws of rain and snow for an image of ``height`` x ``width`` pixels, taken from ``rng`` in
+    the order they are called.  Ranges are for a short side up to :data:`REFERENCE_SIDE`; a larger
+    image is the same scene at a higher resolution: sizes grow by s = short side / 512 and densities
+    shrink by s^2 (:func:`geometry_scale`)."""
+
+    def __init__(self, rng: np.random.Generator, height: int, width: int):
+        self.rng, self.scale = rng, geometry_scale(height, width)
+
+    def density(self, low: float, high: float) -> float:
+        """Particles per pixel: log-uniform in [low, high], over s^2."""
+        return log_uniform(self.rng, low, high) / self.scale ** 2
+
+    def size(self, low: float, high: float) -> float:
+        """A length in pixels: uniform in [low, high], times s."""
+        return float(self.rng.uniform(low, high)) * self.scale
+
+    def angle(self, sd: float, limit: float) -> float:
+        """Degrees from vertical: normal(0, sd), clipped to [-limit, limit]."""
+        return float(np.clip(self.rng.normal(0.0, sd), -limit, limit))
+
+    def uniform(self, low: float, high: float) -> float:
+        return float(self.rng.uniform(low, high))
+
+    def count(self, low: int, high: int) -> int:
+        """A whole number from ``low`` to ``high``, both included."""
+        return int(self.rng.integers(low, high + 1))
+
+    def veil(self, high: float) -> float:
+        """None half the time, else uniform in [0, ``high``]."""
+        return 0.0 if self.rng.random() < 0.5 else float(self.rng.uniform(0.0, high))
+
+
+def add_veil(rgb: np.ndarray, veil: float, tone: float) -> np.ndarray:
+    """``rgb`` (H, W, 3) float32 mixed with the flat grey ``tone``: (1 - veil) rgb + veil tone."""
+    return rgb * (1.0 - veil) + veil * tone if veil > 0.0 else rgb
 
 
 def geometry_scale(height: int, width: int) -> float:

@@ -34,35 +34,27 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ._common import as_rgb, finish, geometry_scale, log_uniform, segment_kernel, sparse_seeds, stamp
+from ._common import ParticleLayers, SceneDraws, add_veil, as_rgb, finish, segment_kernel, sparse_seeds, stamp
 
 
 @dataclass(frozen=True)
-class RainParams:
-    """The random draw behind one rainy image (sizes in pixels of that image)."""
+class RainParams(ParticleLayers):
+    """The random draw behind one rainy image (sizes in pixels of that image): the streaks' shape
+    (``length``, ``angle``, half-``width``), their ``brightness`` and the blur of the layer."""
 
-    density: float
     length: float
     angle: float
     width: float
     brightness: float
     softness: float
-    veil: float
-    layers: int
 
 
 def sample_params(rng: np.random.Generator, height: int, width: int) -> RainParams:
-    """Draw rain parameters for an image of ``height`` x ``width`` pixels."""
-    s = geometry_scale(height, width)
-    density = log_uniform(rng, 0.0015, 0.012) / s ** 2
-    length = float(rng.uniform(12.0, 48.0)) * s
-    angle = float(np.clip(rng.normal(0.0, 12.0), -40.0, 40.0))
-    half_width = float(rng.uniform(0.0, 0.7)) * s
-    brightness = float(rng.uniform(0.35, 0.9))
-    softness = float(rng.uniform(0.3, 0.6)) * s
-    veil = 0.0 if rng.random() < 0.5 else float(rng.uniform(0.0, 0.12))
-    layers = int(rng.integers(1, 4))
-    return RainParams(density, length, angle, half_width, brightness, softness, veil, layers)
+    """Draw rain parameters for an image of ``height`` x ``width`` pixels (in the order written)."""
+    draw = SceneDraws(rng, height, width)
+    return RainParams(density=draw.density(0.0015, 0.012), length=draw.size(12.0, 48.0), angle=draw.angle(12.0, 40.0),
+                      width=draw.size(0.0, 0.7), brightness=draw.uniform(0.35, 0.9), softness=draw.size(0.3, 0.6),
+                      veil=draw.veil(0.12), layers=draw.count(1, 3))
 
 
 def rain_layer(rng: np.random.Generator, height: int, width: int, p: RainParams) -> np.ndarray:
@@ -84,10 +76,7 @@ def rain_layer(rng: np.random.Generator, height: int, width: int, p: RainParams)
 def composite(clean: np.ndarray, layer: np.ndarray, p: RainParams) -> np.ndarray:
     """Screen the streak ``layer`` onto ``clean`` (H, W, 3) float32 and add the veil."""
     r = layer[..., None]
-    out = 1.0 - (1.0 - clean) * (1.0 - r)
-    if p.veil > 0.0:
-        out = out * (1.0 - p.veil) + p.veil * 0.85
-    return finish(out)
+    return finish(add_veil(1.0 - (1.0 - clean) * (1.0 - r), p.veil, 0.85))
 
 
 def render(clean: np.ndarray, p: RainParams, rng: np.random.Generator) -> np.ndarray:

@@ -34,35 +34,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import as_rgb, finish, geometry_scale, log_uniform, segment_kernel, sparse_seeds, stamp
+from ._common import ParticleLayers, SceneDraws, add_veil, as_rgb, finish, segment_kernel, sparse_seeds, stamp
 
 
 @dataclass(frozen=True)
-class SnowParams:
-    """The random draw behind one snowy image (sizes in pixels of that image)."""
+class SnowParams(ParticleLayers):
+    """The random draw behind one snowy image (sizes in pixels of that image): the nearest flakes'
+    ``max_radius``, the wind's angle and ``streak`` length, the flakes' ``opacity`` and ``colour``."""
 
-    layers: int
-    density: float
     max_radius: float
     wind_angle: float
     streak: float
     opacity: float
     colour: float
-    veil: float
 
 
 def sample_params(rng: np.random.Generator, height: int, width: int) -> SnowParams:
-    """Draw snow parameters for an image of ``height`` x ``width`` pixels."""
-    s = geometry_scale(height, width)
-    layers = int(rng.integers(2, 5))
-    density = log_uniform(rng, 0.002, 0.015) / s ** 2
-    max_radius = float(rng.uniform(1.5, 5.0)) * s
-    wind_angle = float(np.clip(rng.normal(0.0, 25.0), -60.0, 60.0))
-    streak = float(rng.uniform(0.0, 14.0)) * s
-    opacity = float(rng.uniform(0.7, 1.0))
-    colour = float(rng.uniform(0.88, 1.0))
-    veil = 0.0 if rng.random() < 0.5 else float(rng.uniform(0.0, 0.1))
-    return SnowParams(layers, density, max_radius, wind_angle, streak, opacity, colour, veil)
+    """Draw snow parameters for an image of ``height`` x ``width`` pixels (in the order written)."""
+    draw = SceneDraws(rng, height, width)
+    return SnowParams(layers=draw.count(2, 4), density=draw.density(0.002, 0.015), max_radius=draw.size(1.5, 5.0),
+                      wind_angle=draw.angle(25.0, 60.0), streak=draw.size(0.0, 14.0), opacity=draw.uniform(0.7, 1.0),
+                      colour=draw.uniform(0.88, 1.0), veil=draw.veil(0.1))
 
 
 def flake_layer(rng: np.random.Generator, height: int, width: int, p: SnowParams, index: int) -> np.ndarray:
@@ -79,10 +71,8 @@ def flake_layer(rng: np.random.Generator, height: int, width: int, p: SnowParams
 
 def render(clean: np.ndarray, p: SnowParams, rng: np.random.Generator) -> np.ndarray:
     """Snow on ``clean`` (H, W, 3) float in [0, 1] with parameters ``p``; float32 (H, W, 3) in [0, 1]."""
-    out = as_rgb(clean)
+    out = add_veil(as_rgb(clean), p.veil, p.colour)
     h, w = out.shape[:2]
-    if p.veil > 0.0:
-        out = out * (1.0 - p.veil) + p.veil * p.colour
     for index in range(p.layers):
         alpha = flake_layer(rng, h, w, p, index)[..., None]
         out = out * (1.0 - alpha) + p.colour * alpha
