@@ -440,11 +440,11 @@ def test_14_weights_that_are_not_there_or_a_folder_say_so_with_exit_3(tmp_path, 
             result = runner.invoke(app, [*command, "--weights", name])
             assert result.exit_code == 3 and words in result.output, (command, result.output)
             assert "no weights named" not in result.output and "╭" not in result.output
-    from uir_cli.engine.models import load_by_name_or_path  # what train --init uses
+    from uir_cli.engine.models import load_model  # what train --init uses
     from uir_cli.errors import WeightsError
 
     with pytest.raises(WeightsError, match="nothere.pt: no such file"):
-        load_by_name_or_path("nothere.pt")
+        load_model("nothere.pt")
 
 
 # --- 15. smaller findings ---------------------------------------------------------------------------

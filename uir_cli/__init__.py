@@ -25,6 +25,7 @@ _LAZY = {
     "load_restorer": ("uir_cli.engine.restorer", "load_restorer"),
     "Restorer": ("uir_cli.engine.restorer", "Restorer"),
     "load_weights": ("uir_cli.engine.weights", "load_weights"),
+    "ModelDescriptor": ("uir_cli.engine.descriptor", "ModelDescriptor"),
     "DiffUIRNet": ("uir_cli.nn.unet", "DiffUIRNet"),
     "Schedule": ("uir_cli.diffusion.schedule", "Schedule"),
     "sample": ("uir_cli.diffusion.sampler", "sample"),

@@ -25,7 +25,7 @@ import os
 import re
 import secrets
 import stat
-from dataclasses import asdict, is_dataclass
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 NAME_MAX = 255  # bytes in one file name, on every common file system
@@ -246,10 +246,13 @@ def describe(exc: OSError) -> str:
 
 
 def plain(obj):
-    """``obj`` as plain JSON values: dataclasses and dicts become objects, tuples lists, paths strings,
-    numpy and torch scalars numbers; NaN and infinities become strings (JSON has none)."""
+    """``obj`` as plain JSON values: dataclasses and dicts become objects (a dataclass with a ``to_json``
+    method as that says), tuples lists, paths strings, numpy and torch scalars numbers; NaN and
+    infinities become strings (JSON has none)."""
     if is_dataclass(obj) and not isinstance(obj, type):
-        return {k: plain(v) for k, v in asdict(obj).items()}
+        if callable(getattr(obj, "to_json", None)):
+            return plain(obj.to_json())
+        return {f.name: plain(getattr(obj, f.name)) for f in fields(obj)}
     if isinstance(obj, dict):
         return {str(k): plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

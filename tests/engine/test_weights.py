@@ -25,7 +25,7 @@ def test_variant_detected_from_shapes_of_each_published_state_dict(letter, tmp_p
     loaded = load_weights(path)
     assert loaded.variant == f"diffuir-{letter.lower()}"
     assert (loaded.config.dim, list(loaded.config.dim_mults)) == (spec["dim"], spec["dim_mults"])
-    assert loaded.num_parameters == spec["unet_params"]
+    assert loaded.parameters == spec["unet_params"]
 
 
 def test_published_variants_detected_without_shared():

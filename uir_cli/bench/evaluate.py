@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from . import metrics
 from .selection import Selection, Work
 from .datasets import Pair, describe_pairing
 from .metrics import size_text  # "WxH", as the metrics' own errors write sizes
+
+if TYPE_CHECKING:  # torch loads only when a model runs
+    from ..engine.descriptor import ModelDescriptor
 
 
 # --- results -----------------------------------------------------------------------------
@@ -135,18 +139,6 @@ class DatasetResult:
 
 
 @dataclass(frozen=True)
-class ModelRecord:
-    """The model that made the outputs (absent when predictions were scored)."""
-
-    name: str
-    variant: str
-    sha256: str
-    path: str
-    which: str
-    steps: int
-
-
-@dataclass(frozen=True)
 class RunSettings:
     """How the numbers were made (with the model and environment, enough to reproduce them)."""
 
@@ -191,7 +183,7 @@ class BenchmarkRun:
     """A whole benchmark run: settings, model, environment, per-set results; JSON-ready."""
 
     settings: RunSettings
-    model: ModelRecord | None
+    model: ModelDescriptor | None  # without its weights; None when predictions were scored
     environment: RunEnvironment
     datasets: list[DatasetResult]
     absent: list[tuple[str, str]]
@@ -236,7 +228,7 @@ def evaluate(work: Sequence[Work], *, restorer=None, options: EvalOptions = Eval
         raise UsageError("a model is needed to restore the inputs (or pass --predictions)")
     t0 = time.perf_counter()
     run = BenchmarkRun(
-        settings=_settings(options, restorer), model=_model_record(restorer), environment=RunEnvironment(**software()),
+        settings=_settings(options, restorer), model=restorer.info if restorer is not None else None, environment=RunEnvironment(**software()),
         datasets=[], absent=list(selection.absent) if selection else [],
         notes=list(selection.notes) if selection else [], started=now_iso(), command_line=command_line)
     _reset_peak(restorer)
@@ -473,13 +465,6 @@ def _settings(options: EvalOptions, restorer) -> RunSettings:
 
 def _tile_text(tile: int | None) -> str:
     return "auto" if tile is None else str(tile)
-
-
-def _model_record(restorer) -> ModelRecord | None:
-    if restorer is None:
-        return None
-    info = restorer.info
-    return ModelRecord(info.name, info.variant, info.sha256, str(Path(info.path).resolve()), info.which, restorer.steps)
 
 
 def _reset_peak(restorer) -> None:

@@ -109,7 +109,7 @@ def settings_lines(run: BenchmarkRun) -> list[tuple[str, str]]:
     if m is None:
         lines.append(("outputs", s.source))
     else:
-        lines += [("model", f"{m.name} ({m.variant}, {m.which} weights), sha256 {m.sha256}"), ("weights file", m.path),
+        lines += [("model", f"{m.name} ({m.variant}, {m.which} weights), sha256 {m.sha256}"), ("weights file", str(Path(m.path).resolve())),
                   ("steps", str(s.steps)), ("seed", str(s.seed)),
                   ("tile", f"{s.tile} (overlap {s.tile_overlap})" if s.tile not in ("0", "auto")
                    else ("whole images" if s.tile == "0" else "auto (whole images when they fit in memory)")),

@@ -65,30 +65,30 @@ def info(
     from ..engine.weights import load_weights
 
     path = Path(target).expanduser()
-    entry = None
-    if path.exists():
-        loaded = load_weights(path, which=which)
+    named = not path.exists()
+    if not named:
+        model = load_weights(path, which=which)
     else:
         try:
-            entry, loaded = resolve_named(target, which=which)
+            model = resolve_named(target, which=which)
         except RegistryError:
             if "/" in target or "." in Path(target).name:
                 raise UirError("no such file or registered name", path=target) from None
             raise
     record = {
-        "name": entry.name if entry else None,
-        "path": str(loaded.path),
-        "variant": loaded.variant,
-        "dim": loaded.config.dim,
-        "dim_mults": list(loaded.config.dim_mults),
-        "parameters": loaded.num_parameters,
-        "sha256": loaded.sha256,
-        "format": loaded.file_format,
-        "holds": list(loaded.available),
-        "loaded": loaded.which,
-        "step": loaded.step,
-        "size_multiple": loaded.config.size_multiple,
-        "metadata": loaded.metadata,
+        "name": model.name if named else None,
+        "path": str(model.path),
+        "variant": model.variant,
+        "dim": model.config.dim,
+        "dim_mults": list(model.config.dim_mults),
+        "parameters": model.parameters,
+        "sha256": model.sha256,
+        "format": model.file_format,
+        "holds": list(model.available),
+        "loaded": model.which,
+        "step": model.step,
+        "size_multiple": model.size_multiple,
+        "metadata": model.metadata,
     }
     if as_json:
         out.print_json(json.dumps(record))

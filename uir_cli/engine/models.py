@@ -4,31 +4,33 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..atomic import describe
 from ..errors import RegistryError, WeightsError, shown
 from ..registry import WeightsEntry, add_user_entry, data_dir, is_weights_name, load_registry, user_registry_path
-from .weights import LoadedWeights, load_weights, save_safetensors, sha256_of
+from .descriptor import ModelDescriptor
+from .weights import load_weights, save_safetensors, sha256_of
 
 _FILE_SUFFIXES = frozenset({".pt", ".pth", ".ckpt", ".bin", ".safetensors"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-def load_by_name_or_path(spec: str | Path, *, which: str = "auto") -> tuple[WeightsEntry | None, LoadedWeights]:
-    """Weights from a registered name (with its entry) or from a file (entry None)."""
+def load_model(spec: str | Path, *, which: str = "auto") -> ModelDescriptor:
+    """The model of a registered name (named so, with the registry's steps) or of a file."""
     if is_weights_name(str(spec)):
         name = str(spec)
         if Path(name).suffix.lower() in _FILE_SUFFIXES and name not in load_registry().entries:
             # "model.pt": meant as a file that is not there, not as a name
             raise WeightsError("no such file (nor registered weights of that name)", path=name)
         return resolve_named(name, which=which)
-    return None, load_weights(Path(spec).expanduser(), which=which)
+    return load_weights(Path(spec).expanduser(), which=which)
 
 
-def resolve_named(name: str, *, which: str = "auto") -> tuple[WeightsEntry, LoadedWeights]:
-    """Load the weights registered as ``name``; clear errors when absent or altered."""
+def resolve_named(name: str, *, which: str = "auto") -> ModelDescriptor:
+    """Load the weights registered as ``name`` (the model is named so, with the entry's steps); clear errors
+    when absent or altered."""
     entry = load_registry().get(name)
     path = entry.path()
     if path is None or not path.is_file():
@@ -38,14 +40,14 @@ def resolve_named(name: str, *, which: str = "auto") -> tuple[WeightsEntry, Load
             hint = "the file is gone; import it again with `uir weights import`"
         where = f" (expected at {path})" if path else ""
         raise RegistryError(f"weights {name!r} are not on this machine{where}", hint=hint)
-    loaded = load_weights(path, which=which)
-    if entry.sha256 and loaded.sha256 != entry.sha256:
+    model = load_weights(path, which=which)
+    if entry.sha256 and model.sha256 != entry.sha256:
         raise WeightsError(
-            f"sha256 mismatch for {name!r}: file has {loaded.sha256[:12]}…, registry says {entry.sha256[:12]}…",
+            f"sha256 mismatch for {name!r}: file has {model.sha256[:12]}…, registry says {entry.sha256[:12]}…",
             hint="the file was changed or replaced; import it again",
             path=path,
         )
-    return entry, loaded
+    return replace(model, name=entry.name, steps=entry.steps)
 
 
 def weights_store() -> Path:
@@ -56,24 +58,24 @@ def import_weights(source: Path, name: str, *, which: str = "auto", description:
     """Validate ``source``, write the weights restore uses as safetensors into the store, register it."""
     if not _NAME.fullmatch(name):  # fullmatch: `$` would let a name end in a newline
         raise RegistryError(f"invalid name {shown(name)}", hint="letters, digits, '.', '_' and '-' (at most 64)")
-    loaded = load_weights(source, which=which)
+    model = load_weights(source, which=which)
     dest = weights_store() / f"{name}.safetensors"
     try:
-        save_safetensors(loaded, dest, extra={"name": name, "source_file": Path(source).name})
+        save_safetensors(model, dest, extra={"name": name, "source_file": Path(source).name})
     except OSError as exc:
         raise RegistryError(f"cannot store the weights: {describe(exc)}", path=dest,
                             hint="the data directory is $UIR_HOME, else $XDG_DATA_HOME/uir") from None
     entry = WeightsEntry(
         name=name,
-        variant=loaded.variant,
-        dim=loaded.config.dim,
-        dim_mults=loaded.config.dim_mults,
+        variant=model.variant,
+        dim=model.config.dim,
+        dim_mults=model.config.dim_mults,
         steps=steps,
         file=str(dest.resolve()),
         sha256=sha256_of(dest),
-        source=f"imported from {Path(source).resolve()} (sha256 {loaded.sha256}, {loaded.which} weights)",
+        source=f"imported from {Path(source).resolve()} (sha256 {model.sha256}, {model.which} weights)",
         license="",
-        description=description or f"{loaded.variant} imported from {Path(source).name}",
+        description=description or f"{model.variant} imported from {Path(source).name}",
         origin="user",
     )
     try:

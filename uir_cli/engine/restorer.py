@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,26 +22,12 @@ from ..diffusion.schedule import Schedule
 from ..errors import UsageError
 from ..nn.shared import merge
 from ..nn.unet import DiffUIRNet
+from .descriptor import ModelDescriptor
 from .device import Placement, device_name, placement, tune_cpu_allocator
 from .memory import free_memory, lockstep_fits, max_tile_pixels
 from .preprocess import prepare_input
 from .tiled import ImageJob, restore_jobs
 from .tiling import TilePlan, plan_tiles, plan_tiles_by_area
-from .weights import LoadedWeights
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What callers need to know about the loaded model (for reports)."""
-
-    name: str
-    variant: str
-    dim: int
-    dim_mults: tuple[int, ...]
-    sha256: str
-    path: str
-    which: str
-    size_multiple: int
 
 
 # What compact tiles in lockstep hold while they wait for each other (skips, residuals,
@@ -52,13 +37,16 @@ COMPACT_STORE = torch.float16
 
 
 class Restorer:
-    """Restores images with one network; holds no per-image state."""
+    """Restores images with one network; holds no per-image state.
 
-    def __init__(self, net: DiffUIRNet, info: ModelInfo, place: Placement, *, steps: int = 3):
+    ``info``: the model's descriptor, without its weights (the network holds them), with the steps
+    this restorer samples with."""
+
+    def __init__(self, net: DiffUIRNet, info: ModelDescriptor, place: Placement):
         self.net = net
         self.info = info
         self.place = place
-        self.steps = steps
+        self.steps = info.steps
         self.schedule = Schedule.default()
         self.fallbacks = 0  # network calls redone in fp32 because the output was not finite
         self._free: int | None = None  # free memory when the first image was planned
@@ -243,31 +231,22 @@ class Restorer:
         return self.restore_tensor(lq, seed=seed, steps=steps, tile=tile)[0].permute(1, 2, 0).numpy()
 
 
-def load_restorer(weights: str | Path | LoadedWeights, *, device: str = "auto", precision: str = "auto",
+def load_restorer(weights: str | Path | ModelDescriptor, *, device: str = "auto", precision: str = "auto",
                   which: str = "auto", steps: int | None = None, name: str | None = None) -> Restorer:
-    """Load weights (a path, a registered name, or :class:`LoadedWeights`) into a :class:`Restorer`."""
-    default_steps = 3
-    if isinstance(weights, LoadedWeights):
-        loaded = weights
-    else:
-        from .models import load_by_name_or_path
+    """Load weights (a path, a registered name, or a loaded :class:`ModelDescriptor`) into a :class:`Restorer`.
 
-        entry, loaded = load_by_name_or_path(weights, which=which)
-        if entry is not None:
-            name, default_steps = name or entry.name, entry.steps
+    ``steps``: the sampling steps (default: the weights' own); ``name``: the model's name in reports."""
+    if isinstance(weights, ModelDescriptor):
+        model = weights
+    else:
+        from .models import load_model
+
+        model = load_model(weights, which=which)
     place = placement(device, precision)
-    net = loaded.build(place.device)
+    if place.precision not in model.precisions:
+        raise UsageError(f"{model.name} does not run in {place.precision}", hint=f"use {', '.join(model.precisions)}")
+    net = model.build(place.device)
     if place.device.type == "cpu":
         net.set_channels_last()  # oneDNN's fast layout (DiffUIRNet.set_channels_last)
         tune_cpu_allocator()
-    info = ModelInfo(
-        name=name or loaded.path.name,
-        variant=loaded.variant,
-        dim=loaded.config.dim,
-        dim_mults=loaded.config.dim_mults,
-        sha256=loaded.sha256,
-        path=str(loaded.path),
-        which=loaded.which,
-        size_multiple=loaded.config.size_multiple,
-    )
-    return Restorer(net, info, place, steps=steps or default_steps)
+    return Restorer(net, model.described(name=name or model.name, steps=steps or model.steps), place)

@@ -18,7 +18,6 @@ import os
 import pickle
 import warnings
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,44 +29,12 @@ from ..diffusion.schedule import BUFFER_NAMES
 from ..errors import WeightsError
 from ..regular import NotRegular, open_regular, sha256_of
 from ..nn.unet import DiffUIRNet, UNetConfig
-from ..registry import variant_id
+from .descriptor import ModelDescriptor
 
 # Schedule buffers the authors save beside the network; uir recomputes them.
 SCHEDULE_BUFFERS = frozenset(BUFFER_NAMES)
 _PREFIXES = ("module.", "_orig_mod.", "ema_model.", "online_model.", "model.", "unet0.")
 FORMAT_TAG = "uir-diffuir-v1"
-
-
-@dataclass(frozen=True)
-class LoadedWeights:
-    """A network's weights, read from a file and checked against the architecture.
-
-    ``state_dict``: bare U-Net keys (``init_conv.weight`` ...), float tensors on the CPU.
-    """
-
-    state_dict: dict[str, Tensor]
-    config: UNetConfig
-    path: Path
-    sha256: str
-    file_format: str  # "authors-checkpoint", "state-dict", "safetensors"
-    which: str  # "ema" or "online": which weights state_dict holds
-    available: tuple[str, ...]  # which weights the file holds
-    step: int | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def variant(self) -> str:
-        return variant_id(self.config.dim, self.config.dim_mults)
-
-    @property
-    def num_parameters(self) -> int:
-        return sum(t.numel() for t in self.state_dict.values())
-
-    def build(self, device: torch.device | str = "cpu") -> DiffUIRNet:
-        """A network with these weights, frozen for inference, on ``device``."""
-        net = DiffUIRNet(self.config)
-        net.load_state_dict(self.state_dict, strict=True)
-        return net.to(device).freeze()
 
 
 def _open_weights(path: Path) -> BinaryIO:
@@ -244,8 +211,10 @@ def check_finite(state: dict[str, Tensor], path: Path) -> None:
                            hint="the file is damaged or comes from a training run that diverged", path=path)
 
 
-def load_weights(path: str | os.PathLike, *, which: str = "auto") -> LoadedWeights:
-    """Read weights from ``path`` safely; ``which`` is 'auto' (EMA if present), 'ema' or 'online'."""
+def load_weights(path: str | os.PathLike, *, which: str = "auto") -> ModelDescriptor:
+    """Read weights from ``path`` safely; ``which`` is 'auto' (EMA if present), 'ema' or 'online'.
+
+    Returns the model's descriptor, holding the weights, named after the file."""
     if which not in ("auto", "ema", "online"):
         raise ValueError(f"which must be auto, ema or online, not {which!r}")
     path = Path(path).expanduser()
@@ -274,31 +243,24 @@ def load_weights(path: str | os.PathLike, *, which: str = "auto") -> LoadedWeigh
     check_against(config, state, path)
     state = {k: v.float().contiguous() for k, v in state.items()}
     check_finite(state, path)
-    return LoadedWeights(
-        state_dict=state,
-        config=config,
-        path=path,
-        sha256=digest,
-        file_format=fmt,
-        which=chosen,
-        available=available,
-        step=step,
-        metadata=metadata,
-    )
+    return ModelDescriptor(name=path.name, config=config, path=path, sha256=digest, which=chosen, available=available,
+                           file_format=fmt, parameters=sum(t.numel() for t in state.values()), step=step,
+                           metadata=metadata, state_dict=state)
 
 
-def save_safetensors(weights: LoadedWeights | dict[str, Tensor], dest: Path, *, config: UNetConfig | None = None,
+def save_safetensors(weights: ModelDescriptor | dict[str, Tensor], dest: Path, *, config: UNetConfig | None = None,
                      which: str | None = None, extra: dict[str, str] | None = None) -> Path:
-    """Write bare U-Net weights as safetensors (float32), atomically. Returns ``dest``."""
+    """Write bare U-Net weights (a loaded model's, or a state dict of ``config``) as safetensors (float32),
+    atomically. Returns ``dest``."""
     from safetensors.torch import save
 
-    if isinstance(weights, LoadedWeights):
+    if isinstance(weights, ModelDescriptor):
         state, config, which = weights.state_dict, weights.config, which or weights.which
         extra = {"source_sha256": weights.sha256, **({"step": str(weights.step)} if weights.step is not None else {}), **(extra or {})}
     else:
         state = weights
-    if config is None:
-        raise ValueError("config is required for a plain state dict")
+    if config is None or state is None:
+        raise ValueError("config is required for a plain state dict" if config is None else "the descriptor holds no weights")
     metadata = {
         "format": FORMAT_TAG,
         "dim": str(config.dim),

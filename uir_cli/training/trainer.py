@@ -57,24 +57,22 @@ def micro_seed(seed: int, index: int) -> int:
 
 def _network(config: TrainConfig) -> tuple[DiffUIRNet, UNetConfig, str | None]:
     """The network to train, seeded; initialised from ``config.init`` when given (returns its description)."""
-    from ..engine.models import load_by_name_or_path
+    from ..engine.models import load_model
 
     torch.manual_seed(config.seed)
     dim, mults = config.shape
     if config.init:
-        loaded = load_by_name_or_path(config.init)[1]  # a file (made absolute by the config) or a registered name
+        model = load_model(config.init)  # a file (made absolute by the config) or a registered name
         asked = (config.dim, config.dim_mults)
         explicit = bool(config.variant) or any(v is not None for v in asked)
-        if explicit and (loaded.config.dim, loaded.config.dim_mults) != (dim, mults):
+        if explicit and (model.config.dim, model.config.dim_mults) != (dim, mults):
             raise UsageError(
-                f"--init has dim {loaded.config.dim}, dim_mults {loaded.config.dim_mults} but the options ask for "
+                f"--init has dim {model.config.dim}, dim_mults {model.config.dim_mults} but the options ask for "
                 f"dim {dim}, dim_mults {mults}",
-                path=loaded.path,
+                path=model.path,
                 hint="leave out --variant/--dim/--dim-mults to take the shape from the weights",
             )
-        net = DiffUIRNet(loaded.config)
-        net.load_state_dict(loaded.state_dict, strict=True)
-        return net, loaded.config, f"{loaded.path} ({loaded.which} weights, {loaded.variant})"
+        return model.network(), model.config, f"{model.path} ({model.which} weights, {model.variant})"
     try:
         shape = UNetConfig(dim, mults)
     except ValueError as exc:
