@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# How uir's default weights (uir-t-v3, and uir-t-v2 before it) are made, end to end, from ../shared.
+# How uir's default weights (uir-t-v4; uir-t-v3 and uir-t-v2 before it) are made, end to end, from ../shared.
 #
 #   bash scripts/default-weights/train.sh            # or: ... train.sh STEPS (stop there; run again to go on)
 #
@@ -19,7 +19,7 @@
 #                      (held-out snow and blur had not moved); from step 1063 the layer norms use
 #                      float32's eps under bf16 autocast, as float32 inference does (before, bf16
 #                      training had used 1e-3, and float32 inference of uir-t-v2 lost 0.1-0.3 dB)
-#                      (uir-t-v3 is the EMA at step 1500)
+#                      (uir-t-v3 is the EMA at step 1500, uir-t-v4 the EMA at step 2000)
 #    (validation at step 500: clean photos 41 dB, haze and low light well restored, rain +1.3 dB,
 #    snow and blur nothing: the clean and lightened samples had taught restraint faster than
 #    the network relearned rain and snow, so their share went down)
