@@ -479,7 +479,7 @@ def test_15c_the_rank_prefix_is_printed_not_read_as_markup(tiny_weights, tmp_pat
 
 
 def test_15d_an_interrupted_report_lists_the_files_not_started(tiny_weights, tmp_path, monkeypatch):
-    from uir_cli.cli.progress import PlainRestoreEvents
+    from uir_cli.cli.progress import PlainRestoreRenderer
 
     src = tmp_path / "in"
     for i in range(4):
@@ -487,12 +487,12 @@ def test_15d_an_interrupted_report_lists_the_files_not_started(tiny_weights, tmp
 
     calls = []
 
-    def interrupt_at_the_second(self, path, width, height, tiles):  # Ctrl-C as the second image starts
-        calls.append(path)
+    def interrupt_at_the_second(self, event):  # Ctrl-C as the second image starts
+        calls.append(event.name)
         if len(calls) == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(PlainRestoreEvents, "started", interrupt_at_the_second)
+    monkeypatch.setattr(PlainRestoreRenderer, "started", interrupt_at_the_second)
     report = tmp_path / "r.json"
     result = _restore(src, "--out", tmp_path / "out", "--report", report, weights=tiny_weights)
     assert result.exit_code == 130, result.output
@@ -546,7 +546,7 @@ def test_15g_imported_weights_get_the_usual_file_mode(tiny_weights, isolated_use
 
 
 def test_16_a_file_claimed_by_a_run_that_dies_is_done_by_the_run_that_waited(tiny_weights, tmp_path, monkeypatch):
-    from uir_cli.cli.progress import PlainRestoreEvents
+    from uir_cli.cli.progress import PlainRestoreRenderer
     from uir_cli.engine.batch.locks import OutputClaim
 
     src, out = tmp_path / "in", tmp_path / "out"
@@ -556,11 +556,11 @@ def test_16_a_file_claimed_by_a_run_that_dies_is_done_by_the_run_that_waited(tin
     assert claim.acquire()
     waited = []
 
-    def holder_dies(self, count):  # the other run stops without writing a.png: its lock goes
-        waited.append(count)
+    def holder_dies(self, event):  # the other run stops without writing a.png: its lock goes
+        waited.append(event.count)
         claim.release()
 
-    monkeypatch.setattr(PlainRestoreEvents, "waiting", holder_dies)
+    monkeypatch.setattr(PlainRestoreRenderer, "waiting", holder_dies)
     report = tmp_path / "r.json"
     try:
         result = _restore(src, "--out", out, "--report", report, weights=tiny_weights)

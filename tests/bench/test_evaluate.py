@@ -16,7 +16,8 @@ from PIL import Image
 from uir_cli.bench import compare, metrics, synthetic
 from uir_cli.bench import report as benchreport
 from uir_cli.bench.selection import Selection, custom_selection, dataset_choices, plan_work, select_datasets
-from uir_cli.bench.evaluate import EvalOptions, Events, evaluate
+from uir_cli.bench.evaluate import EvalOptions, evaluate
+from uir_cli.bench.events import ImageFinished
 from uir_cli.imageio import read_image, to_uint
 from uir_cli.errors import DatasetError
 
@@ -258,15 +259,18 @@ def test_limit_takes_the_first_pairs_and_is_recorded(tmp_path):
     assert any("--limit 2" in n for n in result.notes)
 
 
-class _StopAfter(Events):
+class _StopAfter:
+    """Ctrl-C after the ``n``-th image is scored."""
+
     def __init__(self, n: int):
         self.n = 0
         self.stop = n
 
-    def image_finished(self, result, images) -> None:
-        self.n += 1
-        if self.n == self.stop:
-            raise KeyboardInterrupt
+    def __call__(self, event) -> None:
+        if isinstance(event, ImageFinished):
+            self.n += 1
+            if self.n == self.stop:
+                raise KeyboardInterrupt
 
 
 def test_ctrl_c_returns_a_partial_run_that_reports_write(tmp_path):
@@ -290,11 +294,11 @@ def _model_run(restorer, tmp_path, **options):
     selection = custom_selection(tmp_path / "in", tmp_path / "gt", task="rain")
     thumbs = {}
 
-    class Keep(Events):
-        def image_finished(self, result, images) -> None:
-            thumbs[(result.dataset, result.name)] = benchreport.thumbnails_of(images)
+    def keep(event) -> None:
+        if isinstance(event, ImageFinished):
+            thumbs[(event.result.dataset, event.result.name)] = benchreport.thumbnails_of(event.images)
 
-    run = evaluate(plan_work(selection), restorer=restorer, options=EvalOptions(**options), events=Keep(),
+    run = evaluate(plan_work(selection), restorer=restorer, options=EvalOptions(**options), events=keep,
                    command_line="uir benchmark --input in --target gt")
     return run, thumbs
 
@@ -451,3 +455,20 @@ def test_selection_keeps_notes_and_absent_in_the_run(tmp_path):
     run = evaluate(plan_work(selection, predictions=tmp_path / "gt"), options=EvalOptions(predictions=tmp_path / "gt"),
                    selection=selection)
     assert run.absent == [("LOL", "not found")] and "a note" in run.notes
+
+
+def test_the_evaluation_reports_typed_events_in_order(restorer, tmp_path):
+    from uir_cli.bench.events import DatasetFinished, DatasetStarted
+    from uir_cli.engine.events import ImageStarted, TilesDone
+
+    _pairs(tmp_path / "in", tmp_path / "gt", names=("a", "b"))
+    events = []
+    evaluate(plan_work(custom_selection(tmp_path / "in", tmp_path / "gt", task="rain")), restorer=restorer,
+             events=events.append)
+    steps = [e for e in events if not isinstance(e, TilesDone)]
+    assert [type(e) for e in steps] == [DatasetStarted, ImageStarted, ImageFinished, ImageStarted, ImageFinished,
+                                        DatasetFinished]
+    assert steps[0] == DatasetStarted("custom", "rain", 2)
+    assert steps[1] == ImageStarted("a", SIZE[0], SIZE[1], 1)
+    assert steps[-1].result.summary.scored == 2 and steps[2].images.output.shape == (SIZE[1], SIZE[0], 3)
+    assert sum(e.count for e in events if isinstance(e, TilesDone)) == 2 * restorer.steps

@@ -108,7 +108,7 @@ def test_a_failed_pair_exits_1_and_says_why(tmp_path):
 def test_the_live_bar_keeps_every_thumbnail_and_prints_only_failures(tmp_path, monkeypatch):
     from uir_cli.cli import benchmark
 
-    monkeypatch.setattr(benchmark, "is_interactive", lambda: True)  # _RichEvents, as on a terminal
+    monkeypatch.setattr(benchmark, "is_interactive", lambda: True)  # the live bar, as on a terminal
     _pairs(tmp_path / "in", tmp_path / "gt", names=("a", "b"))
     _save(tmp_path / "pred" / "a.png", np.asarray(Image.open(tmp_path / "gt" / "a.png")))
     _save(tmp_path / "pred" / "b.png", np.zeros((10, 10, 3), np.uint8))
@@ -168,18 +168,18 @@ def test_synthetic_works_out_of_the_box(isolated_user_data):
 
 
 def test_ctrl_c_writes_the_partial_report_and_exits_130(tmp_path, monkeypatch):
-    from uir_cli.cli import benchmark
+    from uir_cli.cli.progress import PlainBenchmarkRenderer
 
     calls = []
-    original = benchmark._PlainEvents.image_finished
+    original = PlainBenchmarkRenderer.finished
 
-    def interrupting(self, result, images):
-        calls.append(result.name)
-        original(self, result, images)
+    def interrupting(self, event):
+        calls.append(event.result.name)
+        original(self, event)
         if len(calls) == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(benchmark._PlainEvents, "image_finished", interrupting)
+    monkeypatch.setattr(PlainBenchmarkRenderer, "finished", interrupting)
     _pairs(tmp_path / "in", tmp_path / "gt")
     result = _bench("--input", tmp_path / "in", "--target", tmp_path / "gt", "--predictions", tmp_path / "gt",
                     "-o", tmp_path / "r")

@@ -158,7 +158,7 @@ def test_report_records_every_file_and_the_weights(tiny_weights, tmp_path):
 
 
 def test_a_claimed_file_is_waited_for_and_left_to_the_run_that_finishes_it(tiny_weights, tmp_path, monkeypatch):
-    from uir_cli.cli.progress import PlainRestoreEvents
+    from uir_cli.cli.progress import PlainRestoreRenderer
 
     src = tmp_path / "in"
     _img(src / "a.png")
@@ -168,12 +168,12 @@ def test_a_claimed_file_is_waited_for_and_left_to_the_run_that_finishes_it(tiny_
     assert claim.acquire()
     waited = []
 
-    def other_run_finishes(self, count):  # the holder writes its output and lets go while we wait
-        waited.append(count)
+    def other_run_finishes(self, event):  # the holder writes its output and lets go while we wait
+        waited.append(event.count)
         (out / "a.png").write_bytes(b"written by the other run")
         claim.release()
 
-    monkeypatch.setattr(PlainRestoreEvents, "waiting", other_run_finishes)
+    monkeypatch.setattr(PlainRestoreRenderer, "waiting", other_run_finishes)
     try:
         result = _run(src, "--out", out, "-v", weights=tiny_weights)
     finally:

@@ -13,7 +13,7 @@ before the model (spec section 6).  An output whose size differs from its
 target fails that image with the reason, except on SOTS, whose MATLAB protocol
 resizes the target to the output (done here with OpenCV's bicubic, and noted).
 
-The engine prints nothing: it calls :class:`Events` and returns a
+The engine prints nothing: it sends typed events (:mod:`.events`) to one callback and returns a
 :class:`BenchmarkRun`.  Ctrl-C (a KeyboardInterrupt, even one raised from an
 event) ends the run early: the images scored so far are returned, marked
 ``interrupted``.
@@ -31,6 +31,8 @@ import numpy as np
 
 from ..errors import ImageError, UirError, UsageError, shown
 from . import metrics
+from ..engine.events import ImageStarted, Progress, TilesDone, ignore
+from .events import DatasetFinished, DatasetStarted, ImageFinished
 from .selection import Selection, Work
 from .datasets import Pair, describe_pairing
 from .metrics import size_text  # "WxH", as the metrics' own errors write sizes
@@ -201,29 +203,18 @@ class BenchmarkRun:
         return sum(d.summary.failed for d in self.datasets if d.summary)
 
 
-class Events:
-    """Progress callbacks; the CLI renders them.  All optional (the defaults do nothing)."""
-
-    def dataset_started(self, work: Work) -> None: ...
-    def image_started(self, dataset: str, name: str, width: int, height: int, tiles: int) -> None: ...
-    def tiles(self, count: int, pixels: int) -> None: ...
-    def image_finished(self, result: ImageResult, images: Images) -> None: ...
-    def dataset_finished(self, result: DatasetResult) -> None: ...
-
-
 # --- the run -----------------------------------------------------------------------------
 
 
-def evaluate(work: Sequence[Work], *, restorer=None, options: EvalOptions = EvalOptions(), events: Events | None = None,
+def evaluate(work: Sequence[Work], *, restorer=None, options: EvalOptions = EvalOptions(), events: Progress = ignore,
              selection: Selection | None = None, command_line: str = "") -> BenchmarkRun:
     """Score every pair of ``work`` and return the run (``interrupted`` when Ctrl-C ended it).
 
     ``restorer`` (a :class:`~uir_cli.engine.restorer.Restorer`) is required unless every
-    ``Work`` carries predictions.  Nothing is printed; ``events`` hears of each step.
+    ``Work`` carries predictions.  Nothing is printed; ``events`` is called with each step's event.
     """
     from ..engine.batch.report import now_iso, software
 
-    events = events or Events()
     if restorer is None and any(w.predictions is None for w in work):
         raise UsageError("a model is needed to restore the inputs (or pass --predictions)")
     t0 = time.perf_counter()
@@ -236,13 +227,13 @@ def evaluate(work: Sequence[Work], *, restorer=None, options: EvalOptions = Eval
         for item in work:
             result = _dataset_result(item, options)
             run.datasets.append(result)
-            events.dataset_started(item)
+            events(DatasetStarted(item.dataset.name, item.dataset.task, len(item.pairs)))
             for pair in item.pairs:
                 image, images = _evaluate_pair(item, pair, restorer, options, events)
                 result.images.append(image)
-                events.image_finished(image, images)
+                events(ImageFinished(image, images))
             result.summary = summarize(result.images)
-            events.dataset_finished(result)
+            events(DatasetFinished(result))
     except KeyboardInterrupt:
         run.interrupted = True
         done = {d.name for d in run.datasets}
@@ -337,7 +328,7 @@ def _read_u8(path: Path, notes: list[str], what: str, max_pixels: int | None) ->
     return image.rgb, to_uint(image.rgb, 8)
 
 
-def _evaluate_pair(item: Work, pair: Pair, restorer, options: EvalOptions, events: Events) -> tuple[ImageResult, Images]:
+def _evaluate_pair(item: Work, pair: Pair, restorer, options: EvalOptions, events: Progress) -> tuple[ImageResult, Images]:
     """Restore (or read the prediction of) one pair and score it; failures end in ``reason``.
 
     With predictions, an input that cannot be read only loses the input baseline (noted).
@@ -367,7 +358,7 @@ def _evaluate_pair(item: Work, pair: Pair, restorer, options: EvalOptions, event
         else:
             from ..imageio import to_uint, write_image
 
-            out_rgb = _restore(restorer, lq_rgb, item.dataset.task, pair.name, item.dataset.name, options, events, result)
+            out_rgb = _restore(restorer, lq_rgb, item.dataset.task, pair.name, options, events, result)
             out_u8 = to_uint(out_rgb, 8)
             if options.save_dir is not None:
                 saved = write_image(Path(options.save_dir) / item.dataset.name / f"{pair.name}.png", out_rgb,
@@ -408,8 +399,8 @@ def _matched_target(image: np.ndarray, target: np.ndarray, sots: bool, notes: li
     return resized
 
 
-def _restore(restorer, lq_rgb: np.ndarray, task: str, name: str, dataset: str, options: EvalOptions,
-             events: Events, result: ImageResult) -> np.ndarray:
+def _restore(restorer, lq_rgb: np.ndarray, task: str, name: str, options: EvalOptions, events: Progress,
+             result: ImageResult) -> np.ndarray:
     """The model's output, (H, W, 3) float32 in [0, 1]; sets ``result.seconds`` (model time)."""
     import torch
 
@@ -426,9 +417,10 @@ def _restore(restorer, lq_rgb: np.ndarray, task: str, name: str, dataset: str, o
 
     def attempt(plans: list) -> tuple:
         job = ImageJob(key=name, x_in=x_in.to(restorer.device) * 2.0 - 1.0, plan=plans[0], seed=options.seed)
-        events.image_started(dataset, name, w, h, plans[0].count)
+        events(ImageStarted(name, w, h, plans[0].count))
         t0 = time.perf_counter()
-        restore_jobs(restorer, [job], steps=restorer.steps, batch_size=options.batch_size, progress=events.tiles)
+        restore_jobs(restorer, [job], steps=restorer.steps, batch_size=options.batch_size,
+                     progress=lambda n, px: events(TilesDone(n, px)))
         out = job.result()
         result.seconds = time.perf_counter() - t0
         return job, out

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 
 from ..vocab import PROTOCOLS
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError, shown
@@ -193,92 +191,11 @@ def _command_line(ctx: typer.Context) -> str:
 # --- progress ----------------------------------------------------------------------------
 
 
-class _PlainEvents:
-    """A line per image on stderr; keeps thumbnails for the HTML report when asked."""
+def _events(total: int, keep_thumbnails: bool, steps: int):
+    """The renderer of the run's events (:mod:`.progress`): a live bar on a terminal, lines otherwise."""
+    from .progress import PlainBenchmarkRenderer, RichBenchmarkRenderer
 
-    def __init__(self, keep_thumbnails: bool):
-        self.thumbs: dict | None = {} if keep_thumbnails else None
-        self.count = self.total_in_set = 0
-        self.t0 = time.perf_counter()
-
-    def dataset_started(self, work) -> None:
-        self.count, self.total_in_set = 0, len(work.pairs)
-        self._say(f"{work.dataset.name}: {len(work.pairs)} pair(s), task {work.dataset.task}")
-
-    def image_started(self, dataset: str, name: str, width: int, height: int, tiles: int) -> None: ...
-
-    def tiles(self, count: int, pixels: int) -> None: ...
-
-    def image_finished(self, result, images) -> None:
-        from ..bench.report import thumbnails_of
-
-        self.count += 1
-        if self.thumbs is not None:
-            self.thumbs[(result.dataset, result.name)] = thumbnails_of(images)
-        self._show(result)
-
-    def _show(self, result) -> None:
-        """The line of one finished image."""
-        from ..bench.report import fmt_psnr, fmt_ssim
-
-        where = f"[{result.dataset} {self.count}/{self.total_in_set}] {shown(result.name)}"
-        if result.status != "done":
-            self._say(f"{where}: failed: {result.reason}", style="red")
-            return
-        base = f" (input {fmt_psnr(result.input_psnr)} / {fmt_ssim(result.input_ssim)})" if result.input_psnr is not None else ""
-        secs = f", {result.seconds:.2f} s" if result.seconds is not None else ""
-        self._say(f"{where}: PSNR {fmt_psnr(result.psnr)} dB, SSIM {fmt_ssim(result.ssim)}{base}{secs}")
-
-    def dataset_finished(self, result) -> None: ...
-
-    def _say(self, text: str, style: str | None = None) -> None:
-        err.print(text, markup=False, style=style)
-
-    def close(self) -> None: ...
-
-
-class _RichEvents(_PlainEvents):
-    """A live bar on stderr: images of all sets, and the tiles of the image being restored."""
-
-    def __init__(self, total: int, keep_thumbnails: bool, steps: int):
-        super().__init__(keep_thumbnails)
-        self.steps = steps  # each tile is evaluated once per sampler step
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True)
-        self.images = self.progress.add_task("images", total=total)
-        self.tile_task = self.progress.add_task("tiles", total=None, visible=False)
-        self.progress.start()
-
-    def dataset_started(self, work) -> None:
-        self.count, self.total_in_set = 0, len(work.pairs)
-        self.progress.update(self.images, description=escape(work.dataset.name))
-
-    def image_started(self, dataset: str, name: str, width: int, height: int, tiles: int) -> None:
-        self.progress.update(self.tile_task, description=escape(f"{name} ({width}x{height})"), total=tiles * self.steps, completed=0,
-                             visible=True)
-
-    def tiles(self, count: int, pixels: int) -> None:
-        self.progress.advance(self.tile_task, count)
-
-    def image_finished(self, result, images) -> None:
-        self.progress.advance(self.images)
-        super().image_finished(result, images)
-
-    def _show(self, result) -> None:
-        if result.status != "done":
-            super()._show(result)  # failures stay on screen; the bar shows the rest
-
-    def _say(self, text: str, style: str | None = None) -> None:
-        self.progress.console.print(text, markup=False, style=style)
-
-    def close(self) -> None:
-        self.progress.stop()
-
-
-def _events(total: int, keep_thumbnails: bool, steps: int) -> _PlainEvents:
-    return _RichEvents(total, keep_thumbnails, steps) if is_interactive() else _PlainEvents(keep_thumbnails)
+    return RichBenchmarkRenderer(total, keep_thumbnails, steps) if is_interactive() else PlainBenchmarkRenderer(keep_thumbnails)
 
 
 # --- tables ------------------------------------------------------------------------------

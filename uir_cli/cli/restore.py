@@ -226,19 +226,16 @@ def _run(restorer, todo, known, opts, share: _Share, *, quiet: bool, verbose: bo
     from ..engine.batch import run_batch
 
     if is_interactive() and not quiet and share.world == 1:
-        from .progress import RichRestoreEvents
+        from .progress import RichRestoreRenderer
 
-        events = RichRestoreEvents(len(todo) + len(known), steps=opts.steps, quiet=quiet, verbose=verbose)  # skips count as reached
+        events = RichRestoreRenderer(len(todo) + len(known), steps=opts.steps, quiet=quiet, verbose=verbose)  # skips count as reached
     else:
-        from .progress import PlainRestoreEvents
+        from .progress import PlainRestoreRenderer
 
-        events = PlainRestoreEvents(quiet=quiet, verbose=verbose, prefix=share.prefix)
-    for r in known:
-        events.finished(r)
-    events.planned(len(todo), sum(r.status == "skipped" for r in known), sum(r.status == "failed" for r in known))
+        events = PlainRestoreRenderer(quiet=quiet, verbose=verbose, prefix=share.prefix)
     done: list = []  # filled as files finish, so an interrupt keeps those done before it
     try:
-        run_batch(restorer, todo, opts, events, results=done)
+        run_batch(restorer, todo, opts, events, results=done, known=known)
     except KeyboardInterrupt:
         return done, True
     finally:

@@ -7,12 +7,10 @@ module level; the training package loads when the command runs.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 
 from ..training.config import TrainConfig
 from .console import err, handle_errors, is_interactive
@@ -95,121 +93,13 @@ def train(
     )  # fmt: skip
     from ..training.trainer import train as run_training
 
-    with _Display(cfg.log_every, live=is_interactive()) as display:
+    from .progress import TrainRenderer
+
+    with TrainRenderer(cfg.log_every, live=is_interactive()) as display:
         finished = run_training(cfg, progress=display, resume=resume, tensorboard=tensorboard)
     if finished.interrupted:
         err.print(f"stopped at step {finished.step}; continue with: uir train --out {cfg.out} --resume", style="yellow")
         raise typer.Exit(130)
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-class _Display:
-    """Renders the trainer's events on stderr: a rich bar on a terminal, plain lines otherwise."""
-
-    def __init__(self, log_every: int, *, live: bool):
-        self.log_every = log_every
-        self.live = live
-        self.progress = None
-        self.task = None
-        self.window: list[tuple[int, float]] = []  # (step, elapsed) of recent steps, for the rate
-        self.last_val = ""
-        self.loss_avg: float | None = None
-
-    def __enter__(self) -> "_Display":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-    def _print(self, text: str, **kw) -> None:
-        (self.progress.console if self.progress is not None else err).print(text, highlight=False, **kw)
-
-    def __call__(self, event) -> None:
-        from ..training import events
-
-        handler = {
-            events.RunStarted: self._started,
-            events.StepDone: self._step,
-            events.Validated: self._validated,
-            events.Saved: self._saved,
-            events.Warned: lambda e: self._print(f"[yellow]warning:[/] {escape(e.message)}"),
-            events.RunFinished: self._finished,
-        }.get(type(event))
-        if handler is not None:
-            handler(event)
-
-    def _started(self, e) -> None:
-        mults = ",".join(map(str, e.dim_mults))
-        head = "resuming" if e.start_step else "training"
-        self._print(
-            f"{head} {e.variant} (dim {e.dim}, dim_mults {mults}; {e.parameters:,} parameters) on {e.device} "
-            f"({e.device_name}), {e.precision}, {e.world} process{'es' if e.world > 1 else ''}, {e.workers} loader workers"
-        )
-        self._print(f"  steps {e.start_step} -> {e.total_steps}, {e.batch_size} crops of {e.crop}px x {e.accumulate} "
-                    f"per step; validation: {e.val_crops} crops; run folder {e.run_dir}")
-        for t in e.tasks:
-            parts = [f"{t.pairs} pairs"] if t.pairs else []
-            parts += [f"{t.photos} photos (synthetic)"] if t.photos else []
-            self._print(f"  {t.task:<9} {t.share:>4.0%} of each batch: {' + '.join(parts)}")
-        for note in e.notes:
-            self._print(f"  [dim]{note}[/]")
-        if self.live:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-            self.progress = Progress(
-                TextColumn("step"), MofNCompleteColumn(), BarColumn(),
-                TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[rate]}"),
-                TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                console=err, transient=False,
-            )  # fmt: skip
-            self.progress.start()
-            self.task = self.progress.add_task("train", total=e.total_steps, completed=e.start_step, loss="-", rate="")
-
-    def _rate(self, step: int, elapsed: float) -> float | None:
-        self.window.append((step, elapsed))
-        self.window = self.window[-50:]
-        (s0, t0), (s1, t1) = self.window[0], self.window[-1]
-        return (t1 - t0) / (s1 - s0) if s1 > s0 and t1 > t0 else None
-
-    def _step(self, e) -> None:
-        self.loss_avg = e.loss if self.loss_avg is None else 0.98 * self.loss_avg + 0.02 * e.loss
-        per_step = self._rate(e.step, e.elapsed)
-        rate = "" if per_step is None else (f"{per_step:.2f} s/step" if per_step >= 1 else f"{1 / per_step:.1f} steps/s")
-        if self.progress is not None:
-            self.progress.update(self.task, completed=e.step, loss=f"{e.loss:.4f} (avg {self.loss_avg:.4f})", rate=rate)
-            return
-        if e.step % self.log_every == 0 or e.step == e.total:
-            eta = f", eta {_duration(per_step * (e.total - e.step))}" if per_step else ""
-            self._print(f"step {e.step}/{e.total}  loss {e.loss:.4f} (avg {self.loss_avg:.4f})  {rate}  "
-                        f"elapsed {_duration(e.elapsed)}{eta}  {time.strftime('%H:%M:%S')}")
-
-    def _validated(self, e) -> None:
-        parts = [f"{s.task} {s.psnr_out:.2f} dB / {s.ssim_out:.3f} (input {s.psnr_in:.2f} / {s.ssim_in:.3f})"
-                 + (f", brightness {s.shift:.1f} levels off" if s.task == "clean" else "") for s in e.scores]
-        self._print(f"val @ {e.step} ({e.seconds:.0f}s): " + "; ".join(parts))
-
-    def _saved(self, e) -> None:
-        self._print(f"[dim]saved {', '.join(p.name for p in e.paths)}[/]")
-
-    def _finished(self, e) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
-        loss = f", last loss {e.last_loss:.4f}" if e.last_loss is not None else ""
-        self._print(f"finished at step {e.step}/{e.total} in {_duration(e.elapsed)}{loss}")
-        if e.checkpoint is not None:
-            self._print(f"  checkpoint (authors' format): {e.checkpoint}")
-        if e.ema_weights is not None:
-            self._print(f"  EMA weights: {e.ema_weights}  ->  uir restore --weights {e.ema_weights} IMAGE --out DIR")
-        for plot in e.plots:
-            self._print(f"  plot: {plot}")
 
 
 if __name__ == "__main__":  # `python -m uir_cli.cli.train ...`, e.g. under torchrun -m

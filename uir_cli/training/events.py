@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..engine.events import Event
 from .plan import TaskSummary
 from .validation import ValScore
 
 
 @dataclass(frozen=True)
-class RunStarted:
+class RunStarted(Event):
     """Sent once, before the first step."""
 
     run_dir: Path
@@ -35,7 +35,7 @@ class RunStarted:
 
 
 @dataclass(frozen=True)
-class StepDone:
+class StepDone(Event):
     """After every optimiser step: ``loss`` is the mean L1 over the step's micro-batches (and ranks)."""
 
     step: int
@@ -46,27 +46,27 @@ class StepDone:
 
 
 @dataclass(frozen=True)
-class Validated:
+class Validated(Event):
     step: int
     scores: tuple[ValScore, ...]
     seconds: float
 
 
 @dataclass(frozen=True)
-class Saved:
+class Saved(Event):
     step: int
     paths: tuple[Path, ...]
 
 
 @dataclass(frozen=True)
-class Warned:
+class Warned(Event):
     """Something the user should see once (a skipped image, a resume mismatch)."""
 
     message: str
 
 
 @dataclass(frozen=True)
-class RunFinished:
+class RunFinished(Event):
     """The run's outcome; ``interrupted`` when it stopped early on Ctrl-C / SIGTERM (after saving)."""
 
     run_dir: Path
@@ -78,11 +78,3 @@ class RunFinished:
     ema_weights: Path | None
     plots: tuple[Path, ...]
     interrupted: bool = False
-
-
-Event = RunStarted | StepDone | Validated | Saved | Warned | RunFinished
-Progress = Callable[[Event], None]
-
-
-def ignore(_: Event) -> None:
-    """A progress callback that shows nothing."""

@@ -31,7 +31,8 @@ from . import distributed
 from .checkpoint import EMAState, RunState, TrainCheckpoint, authors_parameters, load_checkpoint, save_checkpoint
 from .config import CONFIG_NAME, TrainConfig, dump_toml, save_config
 from .ema import ModelEMA
-from .events import Progress, RunFinished, RunStarted, Saved, StepDone, Validated, Warned, ignore
+from ..engine.events import Progress, ignore
+from .events import RunFinished, RunStarted, Saved, StepDone, Validated, Warned
 from .logs import RunLogs, TrainRow, read_train_csv, read_val_csv
 from .plan import DataPlan, plan_data
 from .stream import StreamSpec, TrainStream, make_loader

@@ -7,7 +7,9 @@ import pytest
 from PIL import Image
 
 from uir_cli.engine.batch import pipeline as batch_module
-from uir_cli.engine.batch import BatchOptions, Events, plan_outputs, run_batch
+from uir_cli.engine.batch import BatchOptions, plan_outputs, run_batch
+from uir_cli.engine.batch.events import FileFinished
+from uir_cli.engine.events import ImageStarted
 from uir_cli.engine.batch.inputs import discover
 from uir_cli.engine.restorer import load_restorer
 
@@ -67,11 +69,11 @@ def test_stopping_mid_run_leaves_no_claim_and_no_partial_file(restorer, tmp_path
     todo, opts = _todo(src, tmp_path / "out")
     stop = threading.Event()
 
-    class StopAfterFirst(Events):
-        def finished(self, result):
+    def stop_after_first(event):
+        if isinstance(event, FileFinished):
             stop.set()
 
-    results = run_batch(restorer, todo, opts, StopAfterFirst(), stop)
+    results = run_batch(restorer, todo, opts, stop_after_first, stop)
     done = [r for r in results if r.status == "done"]
     assert 1 <= len(done) < 6
     out = tmp_path / "out"
@@ -83,12 +85,12 @@ def test_keyboard_interrupt_releases_claims(restorer, tmp_path):
     src = _folder(tmp_path, n=3)
     todo, opts = _todo(src, tmp_path / "out")
 
-    class Interrupt(Events):
-        def started(self, *a):
+    def interrupt(event):
+        if isinstance(event, ImageStarted):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_batch(restorer, todo, opts, Interrupt())
+        run_batch(restorer, todo, opts, interrupt)
     assert _left_behind(tmp_path / "out") == []
 
 
@@ -96,17 +98,36 @@ def test_an_interrupt_keeps_the_results_of_the_files_done_before_it(restorer, tm
     src = _folder(tmp_path, n=4)
     todo, opts = _todo(src, tmp_path / "out", in_flight_pixels=1)  # one image at a time
 
-    class InterruptSecond(Events):
-        calls = 0
+    started = []
 
-        def started(self, *a):
-            InterruptSecond.calls += 1
-            if InterruptSecond.calls == 2:
+    def interrupt_second(event):
+        if isinstance(event, ImageStarted):
+            started.append(event.name)
+            if len(started) == 2:
                 raise KeyboardInterrupt
 
     results = []
     with pytest.raises(KeyboardInterrupt):
-        run_batch(restorer, todo, opts, InterruptSecond(), results=results)
+        run_batch(restorer, todo, opts, interrupt_second, results=results)
     assert [r.status for r in results] == ["done"]
     assert (tmp_path / "out" / results[0].output.rsplit("/", 1)[-1]).is_file()
     assert _left_behind(tmp_path / "out") == []
+
+
+def test_the_run_reports_typed_events_in_order(restorer, tmp_path):
+    from uir_cli.engine.batch.events import Planned
+    from uir_cli.engine.events import TilesDone
+
+    src = _folder(tmp_path, n=2)
+    opts = BatchOptions(out_dir=tmp_path / "out", in_flight_pixels=1)
+    items, missing = discover([src, str(tmp_path / "nothere.png")])
+    todo, known = plan_outputs(items, missing, opts)
+    events = []
+    run_batch(restorer, todo, opts, events.append, known=known)
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[:2] == ["FileFinished", "Planned"] and events[1] == Planned(2, 0, 1)
+    assert events[0].result.status == "failed"  # the missing input, decided before the run
+    started = [e for e in events if isinstance(e, ImageStarted)]
+    assert [e.name for e in started] == [str(src / "0.png"), str(src / "1.png")] and started[0].tiles == 1
+    assert sum(e.count for e in events if isinstance(e, TilesDone)) == 2 * opts.steps  # one tile, every step
+    assert sum(isinstance(e, FileFinished) and e.result.status == "done" for e in events) == 2

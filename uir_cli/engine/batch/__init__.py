@@ -3,6 +3,7 @@
 - ``inputs``: files, folders and globs to :class:`InputItem` (natural order), output paths, shards
 - ``locks``: one claim per output, so concurrent runs never write the same file
 - ``pipeline``: :func:`plan_outputs` and :func:`run_batch` (decoding overlaps the model)
+- ``events``: what a run reports, typed (:class:`~.events.Planned`, :class:`~.events.FileFinished` ...)
 - ``report``: the environment a run used, and when
 
 The names below load on first use: ``inputs`` alone imports no torch (``uir degrade`` takes it).
@@ -10,7 +11,7 @@ The names below load on first use: ``inputs`` alone imports no torch (``uir degr
 
 from __future__ import annotations
 
-_PIPELINE = ("BatchOptions", "FileResult", "Events", "plan_outputs", "run_batch")
+_PIPELINE = ("BatchOptions", "FileResult", "plan_outputs", "run_batch")
 
 __all__ = list(_PIPELINE)
 

@@ -28,6 +28,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ from ...atomic import NAME_MAX, describe, leftover_parts
 from ...errors import UirError
 from ...regular import resolved
 from ...imageio import UIR_SOFTWARE, Image, made_by_uir, probe_image, read_image, write_like
+from ..events import ImageStarted, Progress, TilesDone, ignore
+from .events import FileFinished, Planned, Waiting
 from .inputs import InputItem, Missing, in_shard, inside, output_path
 from .locks import OutputClaim
 from ..memory import is_oom
@@ -93,16 +96,6 @@ class FileResult:
         return (self.width or 0) * (self.height or 0) / 1e6
 
 
-class Events:
-    """Progress callbacks; the engine calls them, the CLI renders them. All optional."""
-
-    def planned(self, todo: int, skipped: int, failed: int) -> None: ...
-    def started(self, path: Path, width: int, height: int, tiles: int) -> None: ...
-    def tiles(self, count: int, pixels: int) -> None: ...
-    def finished(self, result: FileResult) -> None: ...
-    def waiting(self, count: int) -> None: ...
-
-
 @dataclass
 class _Decoded:
     item: InputItem
@@ -150,7 +143,7 @@ _BUSY = object()  # another run holds the file's claim
 
 @dataclass
 class _Waiting:
-    """The reader waits for ``count`` files that other runs hold (passed to :meth:`Events.waiting`)."""
+    """The reader waits for ``count`` files that other runs hold (sent on as a :class:`.events.Waiting`)."""
 
     count: int
 
@@ -347,16 +340,22 @@ def _remove_leftovers(claim: OutputClaim, dest: Path) -> None:
         pass  # a leftover is hidden and harmless; the write does not need it gone
 
 
-def run_batch(restorer, todo: list[tuple[InputItem, Path]], opts: BatchOptions, events: Events | None = None,
-              stop: threading.Event | None = None, results: list[FileResult] | None = None) -> list[FileResult]:
+def run_batch(restorer, todo: list[tuple[InputItem, Path]], opts: BatchOptions, events: Progress = ignore,
+              stop: threading.Event | None = None, results: list[FileResult] | None = None,
+              known: Sequence[FileResult] = ()) -> list[FileResult]:
     """Restore ``todo`` (from :func:`plan_outputs`); returns one result per file, in completion order.
 
+    ``known``: the results :func:`plan_outputs` decided before any file started (skips, failures),
+    reported first, as finished files, then the plan (:class:`.events.Planned`); not returned.
     Ctrl-C (KeyboardInterrupt) or ``stop`` ends the run after the files being
     written; claims are released and no partial file is left.  Results are
     appended to ``results`` as files finish, so a caller that catches the
     interrupt still has those of the files done before it.
     """
-    run = _Run(restorer, opts, events or Events(), stop or threading.Event(), [] if results is None else results)
+    for result in known:
+        events(FileFinished(result))
+    events(Planned(len(todo), sum(r.status == "skipped" for r in known), sum(r.status == "failed" for r in known)))
+    run = _Run(restorer, opts, events, stop or threading.Event(), [] if results is None else results)
     run.run(todo)
     return run.results
 
@@ -366,7 +365,7 @@ class _Run:
     threads encode.  Each decoded file holds its output's claim and its pixels of the budget until a
     ``with`` block over it ends (written, failed, or the run stopped)."""
 
-    def __init__(self, restorer, opts: BatchOptions, events: Events, stop: threading.Event, results: list[FileResult]):
+    def __init__(self, restorer, opts: BatchOptions, events: Progress, stop: threading.Event, results: list[FileResult]):
         self.restorer, self.opts, self.events, self.stop, self.results = restorer, opts, events, stop, results
         self.decoded: queue.Queue = queue.Queue(maxsize=max(1, opts.prefetch))
         limit = opts.in_flight_pixels or (16_000_000 if restorer.device.type == "cpu" else 64_000_000)
@@ -378,7 +377,7 @@ class _Run:
     def finish(self, result: FileResult) -> None:
         with self.lock:
             self.results.append(result)
-        self.events.finished(result)
+        self.events(FileFinished(result))
 
     def write(self, d: _Decoded, restored: torch.Tensor, base: FileResult) -> None:
         t0 = time.perf_counter()
@@ -418,7 +417,7 @@ class _Run:
         elif isinstance(item, _Done):
             self.finish(item.result)
         elif isinstance(item, _Waiting):
-            self.events.waiting(item.count)
+            self.events(Waiting(item.count))
         else:
             return item
         return None
@@ -468,7 +467,7 @@ def _drain(decoded: queue.Queue) -> None:
             left.release()
 
 
-def _restore_group(restorer, group: list[_Decoded], opts: BatchOptions, events: Events) -> list[tuple[torch.Tensor | None, FileResult]]:
+def _restore_group(restorer, group: list[_Decoded], opts: BatchOptions, events: Progress) -> list[tuple[torch.Tensor | None, FileResult]]:
     """Run the model on a group; (restored (3, H, W) in [0, 1] or None, the file's result so far)."""
     bases = [
         FileResult(str(d.item.path), str(d.dest), "failed", task=d.task, width=d.width, height=d.height,
@@ -479,10 +478,10 @@ def _restore_group(restorer, group: list[_Decoded], opts: BatchOptions, events: 
     def attempt(plans: list[TilePlan]) -> tuple[list[ImageJob], float]:
         jobs = [ImageJob(key=i, x_in=d.x_in.to(restorer.device), plan=plans[i], seed=opts.seed) for i, d in enumerate(group)]
         for d, job in zip(group, jobs):
-            events.started(d.item.path, d.width, d.height, job.plan.count)
+            events(ImageStarted(str(d.item.path), d.width, d.height, job.plan.count))
         t0 = time.perf_counter()
         restore_jobs(restorer, jobs, steps=opts.steps, batch_size=opts.batch_size or 1,
-                     progress=lambda n, px: events.tiles(n, px))
+                     progress=lambda n, px: events(TilesDone(n, px)))
         return jobs, time.perf_counter() - t0
 
     try:
