@@ -26,11 +26,14 @@ def test_restore_and_benchmark_share_their_model_options():
 
 
 def test_flags_are_shown_as_flags():
-    for path in (("restore",), ("benchmark",), ("train",), ("weights", "list")):
+    commands = [(), ("restore",), ("benchmark",), ("benchmark", "compare"), ("train",), ("degrade",), ("completion",),
+                ("weights",), ("weights", "list"), ("weights", "info"), ("weights", "import"), ("weights", "verify")]
+    for path in commands:
         result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
-        assert result.exit_code == 0
-        lines = [line for line in result.output.splitlines() if "<bool>" in line]
-        assert all("--help" in line for line in lines), lines
+        assert result.exit_code == 0, path
+        assert "<bool>" not in result.output and "BOOLEAN" not in result.output, path
+        (help_line,) = [line for line in result.output.splitlines() if "--help" in line]
+        assert help_line.split("--help")[1].split()[:2] == ["-h", "Show"], help_line  # no value type between
 
 
 def test_train_shows_its_defaults_and_takes_precision_from_a_list():

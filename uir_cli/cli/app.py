@@ -12,6 +12,7 @@ import typer  # noqa: E402
 
 from .. import __version__  # noqa: E402
 from . import benchmark, degrade, restore, train, weights  # noqa: E402
+from .commands import Command, Group  # noqa: E402
 
 
 class Shell(str, Enum):
@@ -22,6 +23,7 @@ class Shell(str, Enum):
 
 app = typer.Typer(
     name="uir",
+    cls=Group,
     help="Universal image restoration with DiffUIR: rain, haze, snow, blur and low light, one model.",
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -39,19 +41,19 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: bool = typer.Option(False, "--version", metavar="", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
     """Universal image restoration with DiffUIR."""
 
 
-app.command("restore", no_args_is_help=True)(restore.restore)
+app.command("restore", no_args_is_help=True, cls=Command)(restore.restore)
 app.add_typer(benchmark.app, name="benchmark")
-app.command("train", no_args_is_help=True)(train.train)
-app.command("degrade", no_args_is_help=True)(degrade.degrade)
+app.command("train", no_args_is_help=True, cls=Command)(train.train)
+app.command("degrade", no_args_is_help=True, cls=Command)(degrade.degrade)
 app.add_typer(weights.app, name="weights")
 
 
-@app.command("completion")
+@app.command("completion", cls=Command)
 def completion(shell: Shell = typer.Argument(..., help="bash, zsh or fish.")) -> None:
     """Print the TAB-completion script for a shell (see the README to install it)."""
     from .completion import script_for

@@ -14,9 +14,10 @@ import typer
 from ..vocab import PROTOCOLS
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError, shown
 from . import signals
+from .commands import Command, Group
 from .console import err, handle_errors, is_interactive, out
 from .options import (
-    Precision, Task, Which, auto_batch_size, batch_size_option, device_option, flag, model_option, parse_batch, parse_tile,
+    Precision, Task, Which, auto_batch_size, batch_size_option, device_option, model_option, parse_batch, parse_tile,
     precision_option, seed_option, steps_option, tile_overlap_option, weights_option, which_option, weights_spec,
 )
 
@@ -32,6 +33,7 @@ def complete_datasets(incomplete: str) -> list[str]:
 
 
 app = typer.Typer(
+    cls=Group,
     help="Measure PSNR/SSIM on paired test sets (named benchmarks, the synthetic set, or any folders); compare reports.\n\n"
     "Outputs are rounded to 8 bits (as a saved PNG) and scored against the 8-bit targets under a named protocol. "
     "Exit codes: 0 every pair scored; 1 some failed; 2 usage error or dataset not found; 3 could not start "
@@ -58,8 +60,8 @@ def benchmark(
     protocol: Annotated[Protocol, typer.Option(help="diffuir: Y channel, SSIM over the whole image (DiffUIR's numbers); basicsr: Y, SSIM's valid region; rgb: R, G, B.", rich_help_panel=_SCORE)] = Protocol.diffuir,
     crop_border: Annotated[int, typer.Option(help="Pixels removed from each side before scoring.", min=0, rich_help_panel=_SCORE)] = 0,
     report_dir: Annotated[Optional[Path], typer.Option("--report-dir", "-o", help="Write report.json, report.csv and report.md here.", file_okay=False, rich_help_panel=_OUT, show_default=False)] = None,
-    save_images: Annotated[bool, flag("--save-images", help="Keep the outputs: REPORT_DIR/images/DATASET/NAME.png.", rich_help_panel=_OUT)] = False,
-    html: Annotated[bool, flag("--html", help="Also write REPORT_DIR/report.html: one self-contained page with every input, output and target.", rich_help_panel=_OUT)] = False,
+    save_images: Annotated[bool, typer.Option("--save-images", help="Keep the outputs: REPORT_DIR/images/DATASET/NAME.png.", rich_help_panel=_OUT)] = False,
+    html: Annotated[bool, typer.Option("--html", help="Also write REPORT_DIR/report.html: one self-contained page with every input, output and target.", rich_help_panel=_OUT)] = False,
     model: model_option(_MODEL) = None,
     weights: weights_option(_MODEL) = None,
     which: which_option(_MODEL) = Which.auto,
@@ -242,7 +244,7 @@ def _print_summary(run) -> None:
     _print_table("", header, body, caption)
 
 
-@app.command("compare", no_args_is_help=True)
+@app.command("compare", no_args_is_help=True, cls=Command)
 @handle_errors
 def compare(
     reports: Annotated[list[Path], typer.Argument(help="report.json files of `uir benchmark --report-dir`; differences are to the first.", dir_okay=False, show_default=False)],

@@ -31,11 +31,6 @@ class Which(str, Enum):
 SEED_MAX = 2**64 - 1  # torch's generators take seeds from 0 to 2**64 - 1
 
 
-def flag(*names: str, **kw) -> Any:
-    """A typer option for a bool that is a flag: shown without a value type in --help."""
-    return typer.Option(*names, metavar="", **kw)
-
-
 def complete_devices(incomplete: str) -> list[str]:
     return [d for d in ("auto", "cpu", "cuda", "cuda:0", "cuda:1", "mps") if d.startswith(incomplete)]
 

@@ -16,7 +16,7 @@ from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError, sh
 from . import signals
 from .console import err, handle_errors, is_interactive
 from .options import (
-    Precision, Task, Which, auto_batch_size, batch_size_option, device_option, flag, model_option, parse_batch, parse_tile,
+    Precision, Task, Which, auto_batch_size, batch_size_option, device_option, model_option, parse_batch, parse_tile,
     precision_option, seed_option, steps_option, tile_overlap_option, weights_option, which_option, weights_spec,
 )
 
@@ -118,10 +118,10 @@ def restore(
     format: Annotated[Format, typer.Option("--format", help="Output format; same keeps each input's.", rich_help_panel="Output")] = Format.same,
     quality: Annotated[Optional[int], typer.Option(help="JPEG/WebP quality (default 95/90).", min=1, max=100, rich_help_panel="Output")] = None,
     suffix: Annotated[str, typer.Option(help="Added to each output's name, e.g. _restored.", rich_help_panel="Output")] = "",
-    overwrite: Annotated[bool, flag("--overwrite/--skip-existing", help="Redo outputs that exist (default: skip them, before decoding anything).", rich_help_panel="Output")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite/--skip-existing", help="Redo outputs that exist (default: skip them, before decoding anything).", rich_help_panel="Output")] = False,
     report: Annotated[Optional[Path], typer.Option(help="Write a JSON report: every file's status, reason, timings and sizes; the settings; the weights' sha256.", dir_okay=False, rich_help_panel="Output")] = None,
-    quiet: Annotated[bool, flag("--quiet", "-q", help="Only errors and the summary.", rich_help_panel="Run")] = False,
-    verbose: Annotated[bool, flag("--verbose", "-v", help="Also settings, skipped files and each start.", rich_help_panel="Run")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the summary.", rich_help_panel="Run")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also settings, skipped files and each start.", rich_help_panel="Run")] = False,
     shard: Annotated[Optional[str], typer.Option(help="K/N: do only this job's share (K from 1 to N), for job arrays.", rich_help_panel="Run")] = None,
     max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (0: no limit).", min=0, rich_help_panel="Run")] = 200_000_000,
 ) -> None:

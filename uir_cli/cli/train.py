@@ -14,7 +14,8 @@ import typer
 
 from ..training.config import TrainConfig
 from .console import err, handle_errors, is_interactive
-from .options import Precision, flag
+from .commands import Command
+from .options import Precision
 
 _DATA = "Data"
 _MODEL = "Model"
@@ -61,10 +62,10 @@ def train(
     val_size: Annotated[Optional[int], typer.Option("--val-size", help="Validation crop size.", rich_help_panel=_RUN, show_default=_shown('val_size'))] = None,
     save_every: Annotated[Optional[int], typer.Option("--save-every", help="Write model-STEP.pt, model-last.pt and ema.safetensors every N steps.", rich_help_panel=_RUN, show_default=_shown('save_every'))] = None,
     log_every: Annotated[Optional[int], typer.Option("--log-every", help="Without a terminal, print a line every N steps.", rich_help_panel=_RUN, show_default=_shown('log_every'))] = None,
-    resume: Annotated[bool, flag("--resume", help="Continue the run in --out exactly where model-last.pt left it.", rich_help_panel=_RUN)] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out exactly where model-last.pt left it.", rich_help_panel=_RUN)] = False,
     device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=_RUN, show_default=_shown('device'))] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Data loading processes \\[default: 0 on 2 cores or fewer, else min(4, cores - 1)].", rich_help_panel=_RUN, show_default=False)] = None,
-    tensorboard: Annotated[bool, flag("--tensorboard", help="Also log the loss, learning rate and validation scores for TensorBoard, in RUN_DIR/tensorboard (needs the tensorboard extra).", rich_help_panel=_RUN)] = False,
+    tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Also log the loss, learning rate and validation scores for TensorBoard, in RUN_DIR/tensorboard (needs the tensorboard extra).", rich_help_panel=_RUN)] = False,
     config: Annotated[Optional[Path], typer.Option("--config", help="A TOML file with any of these options (long names as keys); the command line wins.", rich_help_panel=_RUN, show_default=False)] = None,
 ) -> None:
     """Train or fine-tune DiffUIR (the authors' recipe by default).
@@ -103,4 +104,6 @@ def train(
 
 
 if __name__ == "__main__":  # `python -m uir_cli.cli.train ...`, e.g. under torchrun -m
-    typer.run(train)
+    _app = typer.Typer(add_completion=False)
+    _app.command(cls=Command)(train)
+    _app()

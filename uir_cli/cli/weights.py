@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from ..errors import RegistryError, UirError, shown
 from ..registry import load_registry, user_registry_path
+from .commands import Command, Group
 from .console import err, handle_errors, out
 
-app = typer.Typer(help="List, inspect, import and verify weights.", no_args_is_help=True)
+app = typer.Typer(help="List, inspect, import and verify weights.", no_args_is_help=True, cls=Group)
 
 
 def complete_weight_names(incomplete: str) -> list[str]:
@@ -24,11 +25,11 @@ def complete_weight_names(incomplete: str) -> list[str]:
         return []
 
 
-@app.command("list")
+@app.command("list", cls=Command)
 @handle_errors
 def list_weights(
-    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")] = False,
-    names: Annotated[bool, typer.Option("--names", metavar="", help="Print the names only, one a line (for scripts).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    names: Annotated[bool, typer.Option("--names", help="Print the names only, one a line (for scripts).")] = False,
 ) -> None:
     """List the named weights: shipped, downloadable and imported."""
     reg = load_registry()
@@ -53,12 +54,12 @@ def list_weights(
     out.print(f"imported weights live in {user_registry_path().parent}", style="dim")
 
 
-@app.command("info")
+@app.command("info", cls=Command)
 @handle_errors
 def info(
     target: Annotated[str, typer.Argument(help="A registered name or a weights file.", autocompletion=complete_weight_names)],
     which: Annotated[str, typer.Option(help="Which weights of a trainer checkpoint: auto (EMA if present), ema, online.")] = "auto",
-    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show a weights file's variant, shape, parameter count, sha256 and contents."""
     from ..engine.models import resolve_named
@@ -103,7 +104,7 @@ def info(
         out.print(f"[bold]{key:>13}[/]  {escape(str(value))}")
 
 
-@app.command("import")
+@app.command("import", cls=Command)
 @handle_errors
 def import_(
     path: Annotated[Path, typer.Argument(help="A checkpoint (.pt/.pth) or safetensors file.", exists=False)],
@@ -120,10 +121,10 @@ def import_(
     err.print(f"use it with: uir restore INPUT --out DIR --model {entry.name}", style="dim")
 
 
-@app.command("verify")
+@app.command("verify", cls=Command)
 @handle_errors
 def verify(
-    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Re-check the sha256 of every stored weights file; exit 1 on a mismatch, a missing or an unreadable file."""
     from ..engine.models import verify_all
