@@ -192,7 +192,7 @@ class ResnetBlock(nn.Module):
         scale, shift = self.mlp(t_emb)[:, :, None, None].chunk(2, dim=1)
         h = self.block1(x, (scale, shift))
         h = self.block2(h)
-        return h + self.res_conv(x)
+        return _sum_into(h, self.res_conv(x))
 
 
 class ChannelLayerNorm(nn.Module):
@@ -238,7 +238,18 @@ class Residual(nn.Module):
         self.fn = fn
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.fn(x) + x
+        return _sum_into(self.fn(x), x)
+
+
+def _sum_into(fresh: Tensor, other: Tensor) -> Tensor:
+    """``fresh + other``, at inference written into ``fresh`` (a tensor its caller made and owns).
+
+    In place only where that gives the same result (no autograd, and ``fresh`` already has
+    the promoted dtype, which under autocast it may not): one image-sized tensor fewer.
+    """
+    if torch.is_grad_enabled() or fresh.dtype != torch.promote_types(fresh.dtype, other.dtype):
+        return fresh + other
+    return fresh.add_(other)
 
 
 class LinearAttention(nn.Module):
