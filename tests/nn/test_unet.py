@@ -113,6 +113,20 @@ def test_the_channels_last_layout_computes_the_same_network(batch, size):
     assert torch.equal(again, plain), "switching the layout back must restore the plain path"
 
 
+def test_the_channels_last_layout_trains_like_the_plain_one():
+    """Gradients flow through the channels-last path (as `benchmarks/train_speed.py`'s -cl modes train)."""
+    torch.manual_seed(4)
+    net = DiffUIRNet(UNetConfig(16, (1, 2)))
+    x_t, x_in = torch.randn(2, 3, 20, 24), torch.randn(2, 3, 20, 24)
+    grads = []
+    for layout in (False, True):
+        net.zero_grad()
+        net.channels_last = layout
+        net(x_t, x_in, torch.tensor([10.0, 500.0])).square().mean().backward()
+        grads.append(torch.cat([p.grad.flatten() for p in net.parameters()]))
+    assert (grads[1] - grads[0]).abs().max() < 1e-4 * grads[0].abs().max()
+
+
 def test_attention_equals_the_written_out_softmax():
     from uir_cli.nn.unet import DIM_HEAD, _attend
 

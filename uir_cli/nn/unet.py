@@ -268,7 +268,7 @@ class LinearAttention(nn.Module):
         self.to_out = nn.Sequential(Conv1x1(hidden, dim), ChannelLayerNorm(dim))
 
     def forward(self, x: Tensor) -> Tensor:
-        if is_channels_last(x):
+        if is_channels_last(x) and not torch.is_grad_enabled():  # runs in place and out=: inference only
             return self._forward_positions(x)
         b, _, h, w = x.shape
         n = h * w
