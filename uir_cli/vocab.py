@@ -28,6 +28,12 @@ VARIANT_LETTERS: dict[str, tuple[int, tuple[int, ...]]] = {name[-1].upper(): sha
 # How a run may compute: auto picks per device (bf16 or fp16 on CUDA, fp32 elsewhere).
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 
+# Pixels that neighbouring tiles share, blended smoothly.  64 rather than 32: near a tile's edge
+# the convolutions see zero padding instead of the neighbours, and on a 512x512 photo cut into 9
+# tiles (uir-t-v4) that left bands up to 13 levels off the whole-image picture with 32 (42 dB),
+# 5 levels with 64 (49 dB), for 17% more time.
+TILE_OVERLAP = 64
+
 # Training's objective (diffusion.objective implements them): which timesteps are drawn, and which loss.
 T_SAMPLING = ("uniform", "inference")
 OBJECTIVES = ("forward", "sampler")

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..vocab import TILE_OVERLAP
 from ..errors import ImageError, UirError, UsageError, shown
 from . import metrics
 from ..engine.events import ImageStarted, Progress, TilesDone, ignore
@@ -54,7 +55,7 @@ class EvalOptions:
     limit: int | None = None
     seed: int = 0
     tile: int | None = 0
-    tile_overlap: int = 32
+    tile_overlap: int = TILE_OVERLAP
     batch_size: int = 1
     save_dir: Path | None = None
     predictions: Path | None = None

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..vocab import PROTOCOLS
+from ..vocab import PROTOCOLS, TILE_OVERLAP
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError, shown
 from . import signals
 from .commands import Command, Group
@@ -68,7 +68,7 @@ def benchmark(
     steps: steps_option(_MODEL) = None,
     seed: seed_option(_MODEL) = 0,
     tile: Annotated[str, typer.Option(help="0: whole images (the published protocol); auto: whole when they fit in memory; N: tiles of at most N x N.", autocompletion=lambda incomplete: ["0", "auto", "256", "512", "1024"], rich_help_panel=_MODEL)] = "0",
-    tile_overlap: tile_overlap_option(_MODEL) = 32,
+    tile_overlap: tile_overlap_option(_MODEL) = TILE_OVERLAP,
     batch_size: batch_size_option(_MODEL) = "auto",
     device: device_option(_MODEL) = "auto",
     precision: precision_option(_MODEL) = Precision.auto,

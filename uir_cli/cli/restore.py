@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..vocab import TILE_OVERLAP
 from ..engine.torchrun import distributed_share
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError, shown
 from . import signals
@@ -111,7 +112,7 @@ def restore(
     steps: steps_option(_SAMPLING) = None,
     seed: seed_option(_SAMPLING) = 0,
     tile: Annotated[str, typer.Option(help="auto: whole images when they fit in memory, else the largest tiles that do; 0: always whole; N: tiles of at most N x N.", autocompletion=lambda incomplete: ["auto", "0", "256", "512", "1024"], rich_help_panel="Tiling and device")] = "auto",
-    tile_overlap: tile_overlap_option(_TILING) = 32,
+    tile_overlap: tile_overlap_option(_TILING) = TILE_OVERLAP,
     batch_size: batch_size_option(_TILING) = "auto",
     device: device_option(_TILING) = "auto",
     precision: precision_option(_TILING) = Precision.auto,

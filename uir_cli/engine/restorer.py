@@ -28,6 +28,7 @@ from .memory import free_memory, lockstep_fits, max_tile_pixels
 from .preprocess import prepare_input
 from .tiled import ImageJob, restore_jobs
 from .tiling import TilePlan, plan_tiles, plan_tiles_by_area
+from ..vocab import TILE_OVERLAP
 
 
 # What compact tiles in lockstep hold while they wait for each other (skips, residuals,
@@ -166,7 +167,7 @@ class Restorer:
                 if outs:
                     return outs
 
-    def plan(self, height: int, width: int, *, tile: int | None = None, overlap: int = 32, batch: int = 1) -> TilePlan:
+    def plan(self, height: int, width: int, *, tile: int | None = None, overlap: int = TILE_OVERLAP, batch: int = 1) -> TilePlan:
         """Tiles for an image: ``tile`` None = automatic (whole when ``batch`` such tiles fit), 0 = whole, else max side."""
         multiple = self.info.size_multiple
         if self._free is None:  # measured once, before the model holds memory: the same tiles for every image
@@ -195,14 +196,14 @@ class Restorer:
                     return dataclasses.replace(c, compact=compact)
         return dataclasses.replace(plan, lockstep=False)
 
-    def plan_with_limit(self, plan: TilePlan, max_pixels: int, overlap: int = 32) -> TilePlan:
+    def plan_with_limit(self, plan: TilePlan, max_pixels: int, overlap: int = TILE_OVERLAP) -> TilePlan:
         """Re-plan an image with tiles of at most ``max_pixels`` (after running out of memory), one tile at a time."""
         smaller = plan_tiles_by_area(plan.height, plan.width, max_pixels, overlap, self.info.size_multiple)
         return smaller if smaller.whole else dataclasses.replace(smaller, lockstep=False)
 
     @torch.inference_mode()
     def restore_tensor(self, lq: Tensor, *, seed: int = 0, steps: int | None = None, noise: Tensor | None = None,
-                       tile: int | None = 0, overlap: int = 32, batch_size: int = 1) -> Tensor:
+                       tile: int | None = 0, overlap: int = TILE_OVERLAP, batch_size: int = 1) -> Tensor:
         """Restore one image.
 
         - ``lq``: (1, 3, H, W) float in [0, 1], any device.

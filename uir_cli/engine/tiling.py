@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..vocab import TILE_OVERLAP
+
 
 @dataclass(frozen=True)
 class Box:
@@ -146,7 +148,7 @@ class TilePlan:
         return mask
 
 
-def plan_tiles_by_area(height: int, width: int, max_pixels: int, overlap: int = 32, multiple: int = 16) -> TilePlan:
+def plan_tiles_by_area(height: int, width: int, max_pixels: int, overlap: int = TILE_OVERLAP, multiple: int = 16) -> TilePlan:
     """Tiles of at most ``max_pixels`` each (any aspect), wasting the least work on overlap.
 
     Among the grids whose tiles fit, picks the one that computes the fewest
@@ -176,7 +178,7 @@ def plan_tiles_by_area(height: int, width: int, max_pixels: int, overlap: int = 
     return TilePlan(height, width, tuple(rows), tuple(cols))
 
 
-def plan_tiles(height: int, width: int, tile: int, overlap: int = 32, multiple: int = 16) -> TilePlan:
+def plan_tiles(height: int, width: int, tile: int, overlap: int = TILE_OVERLAP, multiple: int = 16) -> TilePlan:
     """Plan tiles of at most ``tile`` x ``tile`` pixels (0: the whole image as one tile)."""
     if tile and tile < multiple:
         raise ValueError(f"tile size {tile} is smaller than the network's size multiple {multiple}")

@@ -40,6 +40,7 @@ import torch
 from ... import __version__
 from ...atomic import NAME_MAX, describe, leftover_parts
 from ...errors import UirError
+from ...vocab import TILE_OVERLAP
 from ...regular import resolved
 from ...imageio import UIR_SOFTWARE, Image, made_by_uir, probe_image, read_image, write_like
 from ..events import ImageStarted, Progress, TilesDone, ignore
@@ -60,7 +61,7 @@ class BatchOptions:
     seed: int = 0
     task: str = "auto"
     tile: int | None = None  # None: automatic, 0: whole images, N: tiles of at most N x N
-    tile_overlap: int = 32
+    tile_overlap: int = TILE_OVERLAP
     batch_size: int | None = None  # None: automatic
     fmt: str = "same"
     quality: int | None = None
