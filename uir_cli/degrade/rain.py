@@ -50,7 +50,8 @@ class RainParams(ParticleLayers):
 
 
 def sample_params(rng: np.random.Generator, height: int, width: int) -> RainParams:
-    """Draw rain parameters for an image of ``height`` x ``width`` pixels (in the order written)."""
+    """Draw rain parameters for an image of ``height`` x ``width`` pixels (in the order written);
+    ``density`` is shared out equally over the layers."""
     draw = SceneDraws(rng, height, width)
     return RainParams(density=draw.density(0.0015, 0.012), length=draw.size(12.0, 48.0), angle=draw.angle(12.0, 40.0),
                       width=draw.size(0.0, 0.7), brightness=draw.uniform(0.35, 0.9), softness=draw.size(0.3, 0.6),

@@ -47,10 +47,14 @@ class SnowParams(ParticleLayers):
     streak: float
     opacity: float
     colour: float
+    """Grey tone of the flakes and of the veil (1: white)."""
 
 
 def sample_params(rng: np.random.Generator, height: int, width: int) -> SnowParams:
-    """Draw snow parameters for an image of ``height`` x ``width`` pixels (in the order written)."""
+    """Draw snow parameters for an image of ``height`` x ``width`` pixels (in the order written).
+
+    ``density`` seeds the farthest layer; it falls geometrically with nearness to a tenth of that in
+    the nearest layer, so most flakes are small and far."""
     draw = SceneDraws(rng, height, width)
     return SnowParams(layers=draw.count(2, 4), density=draw.density(0.002, 0.015), max_radius=draw.size(1.5, 5.0),
                       wind_angle=draw.angle(25.0, 60.0), streak=draw.size(0.0, 14.0), opacity=draw.uniform(0.7, 1.0),

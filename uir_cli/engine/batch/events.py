@@ -18,17 +18,18 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class FileFinished(Finished["FileResult"]):
+    """A file ended: ``result`` says done, skipped or failed, and why."""
+
+
+@dataclass(frozen=True)
 class Planned(Event):
-    """The run's plan: files to restore, and those already skipped or failed before any started."""
+    """The run's plan: ``todo`` files to restore; ``skipped`` and ``failed``: files decided before any
+    started (each has had its :class:`FileFinished`)."""
 
     todo: int
     skipped: int
     failed: int
-
-
-@dataclass(frozen=True)
-class FileFinished(Finished["FileResult"]):
-    """A file ended: ``result`` says done, skipped or failed, and why."""
 
 
 @dataclass(frozen=True)
