@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from tests.conftest import SPEC_STATE_DICT, need_shared
-from uir_cli.nn.unet import DiffUIRNet, UNetConfig, count_parameters, standardize_weight
+from uir_cli.nn.unet import DiffUIRNet, UNetConfig, UpsampleConv, count_parameters, standardize_weight
 from uir_cli.vocab import VARIANT_PARAMS, VARIANTS
 
 
@@ -47,7 +47,8 @@ def test_freeze_gives_the_same_output_as_standardising_every_call():
         before = net(x, -x, torch.tensor(900.0))
         net.freeze()
         after = net(x, -x, torch.tensor(900.0))
-    assert torch.equal(before, after)
+    # the same sums; the up-sampling convolutions add their taps in another order once frozen
+    torch.testing.assert_close(after, before, rtol=0, atol=1e-5)
     assert not any(p.requires_grad for p in net.parameters())
     assert not any("frozen" in k for k in net.state_dict()), "frozen weights must stay out of checkpoints"
     net.unfreeze()
@@ -151,3 +152,27 @@ def test_the_linear_attention_in_runs_of_positions_equals_the_whole_sum(monkeypa
         runs = la(x)
     assert torch.allclose(whole, plain, atol=1e-5)
     assert torch.allclose(runs, whole, atol=1e-5)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("size", [(5, 7), (16, 12)])
+def test_the_frozen_upsampling_convolution_equals_upsampling_then_convolving(channels_last, size):
+    torch.manual_seed(0)
+    up = UpsampleConv(6, 4)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.randn(2, 6, *size).contiguous(memory_format=fmt)
+    with torch.no_grad():
+        plain = up(x)
+        up.freeze_phases(fmt)
+        phased = up(x)
+    assert phased.shape == (2, 4, 2 * size[0], 2 * size[1])
+    assert phased.is_contiguous(memory_format=fmt)
+    torch.testing.assert_close(phased, plain, rtol=0, atol=1e-5)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        torch.testing.assert_close(up(x).float(), plain, rtol=0.02, atol=0.05)
+    # training computes the authors' way (gradients flow to the 3x3 kernel)
+    x.requires_grad_(True)
+    up(x).sum().backward()
+    assert up[1].weight.grad is not None
+    up.unfreeze_phases()
+    assert up.phase_weight is None and "phase" not in str(list(up.state_dict()))

@@ -145,6 +145,72 @@ class Conv1x1(nn.Conv2d):
         return conv1x1(x, self.weight, self.bias)
 
 
+# Which source row (or column) of a nearest-upsampled map each 3x3 kernel row (column) reads, for the
+# two output phases: phase 0 reads source rows (i-1, i, i), phase 1 reads (i, i, i+1).  Row p of
+# _PHASE_TAPS[a] sums the kernel rows that land on the p-th of the phase's two source rows.
+_PHASE_TAPS = ((( 1.0, 0.0, 0.0), (0.0, 1.0, 1.0)),
+               (( 1.0, 1.0, 0.0), (0.0, 0.0, 1.0)))
+
+
+class UpsampleConv(nn.Sequential):
+    """Nearest 2x upsampling, then a 3x3 convolution: the authors' ``Sequential(Upsample, Conv2d)``,
+    with the same parameter names.
+
+    Once frozen it computes the same sums at the low resolution at inference: each of the four
+    output phases (row and column parity) of a 3x3 convolution over a nearest-upsampled map is a
+    2x2 convolution of the map itself, its taps the kernel's rows and columns summed where two of
+    them read one source pixel.  One 2x2 convolution with four times the output channels and an
+    interleave replace the upsampled map and take 4/9 of the multiply-adds.
+    """
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, padding=1))
+        self.phase_weight: Tensor | None = None
+        self.phase_bias: Tensor | None = None
+
+    def freeze_phases(self, memory_format: torch.memory_format) -> None:
+        """Compute the four phases' 2x2 kernels, (4 Cout, Cin, 2, 2), phase-major, from the weights."""
+        conv = self[1]
+        taps = torch.tensor(_PHASE_TAPS, dtype=torch.float32)
+        w = conv.weight.detach().float()
+        k = torch.einsum("apk,oikl,bql->aboipq", taps, w, taps)  # (2, 2, Cout, Cin, 2, 2)
+        weight = k.reshape(-1, *k.shape[3:]).to(conv.weight.dtype)
+        self.phase_weight = weight.contiguous(memory_format=memory_format)
+        self.phase_bias = None if conv.bias is None else conv.bias.detach().repeat(4)
+
+    def unfreeze_phases(self) -> None:
+        self.phase_weight = self.phase_bias = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.phase_weight is None or torch.is_grad_enabled():
+            return super().forward(x)
+        return upsample_conv_phases(x, self.phase_weight, self.phase_bias)
+
+
+def upsample_conv_phases(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """(B, Cin, H, W) -> (B, Cout, 2H, 2W) in ``x``'s layout: :class:`UpsampleConv` from its phase kernels.
+
+    The 2x2 convolution over ``x`` zero-padded by one gives (H+1) x (W+1) positions per phase;
+    phase (a, b) is its window starting at (a, b), and lands on the output pixels (2i+a, 2j+b).
+    """
+    b, _, h, w = x.shape
+    cout = weight.shape[0] // 4
+    o = F.conv2d(x, weight.to(x.dtype), None if bias is None else bias.to(x.dtype), padding=1)
+    if is_channels_last(x):
+        out = torch.empty((b, h, 2, w, 2, cout), dtype=o.dtype, device=o.device)
+        for a in range(2):
+            for c in range(2):
+                k = 2 * a + c
+                out[:, :, a, :, c, :] = o[:, k * cout:(k + 1) * cout, a:a + h, c:c + w].permute(0, 2, 3, 1)
+        return out.view(b, 2 * h, 2 * w, cout).permute(0, 3, 1, 2)
+    out = torch.empty((b, cout, h, 2, w, 2), dtype=o.dtype, device=o.device)
+    for a in range(2):
+        for c in range(2):
+            k = 2 * a + c
+            out[:, :, :, a, :, c] = o[:, k * cout:(k + 1) * cout, a:a + h, c:c + w]
+    return out.view(b, cout, 2 * h, 2 * w)
+
+
 class Block(nn.Module):
     """WS conv, GroupNorm(8), optional FiLM (x * (scale + 1) + shift), SiLU."""
 
@@ -481,7 +547,7 @@ class DiffUIRNet(nn.Module):
                         Residual(PreNorm(w_out, LinearAttention(w_out))),
                         nn.Conv2d(w_out, w_in, 3, padding=1)
                         if last
-                        else nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(w_out, w_in, 3, padding=1)),
+                        else UpsampleConv(w_out, w_in),
                     ]
                 )
             )
@@ -505,6 +571,8 @@ class DiffUIRNet(nn.Module):
                 with torch.no_grad():
                     w = standardize_weight(m.weight.float()).to(m.weight.dtype)
                     m.frozen_weight = w.contiguous(memory_format=self._weight_format())
+            elif isinstance(m, UpsampleConv):
+                m.freeze_phases(self._weight_format())
         return self
 
     def set_channels_last(self, on: bool = True) -> "DiffUIRNet":
@@ -519,6 +587,8 @@ class DiffUIRNet(nn.Module):
         for m in self.modules():
             if isinstance(m, WSConv2d) and m.frozen_weight is not None:
                 m.frozen_weight = m.frozen_weight.contiguous(memory_format=self._weight_format())
+            elif isinstance(m, UpsampleConv) and m.phase_weight is not None:
+                m.phase_weight = m.phase_weight.contiguous(memory_format=self._weight_format())
         return self
 
     def _weight_format(self) -> torch.memory_format:
@@ -528,6 +598,8 @@ class DiffUIRNet(nn.Module):
         for m in self.modules():
             if isinstance(m, WSConv2d):
                 m.frozen_weight = None
+            elif isinstance(m, UpsampleConv):
+                m.unfreeze_phases()
         self.requires_grad_(True)
         return self
 
