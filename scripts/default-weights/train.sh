@@ -21,8 +21,11 @@
 #                      training had used 1e-3, and float32 inference of uir-t-v2 lost 0.1-0.3 dB)
 #                      (uir-t-v3 is the EMA at step 1500, uir-t-v4 the EMA at step 2000)
 #      steps 2219-3105: the same mix, 4 crops of 256 px a step instead of 6 of 192 (closer to whole photos)
-#      steps 3105-   : low light 3 (was 2), light-share 0.3 (the EMA at 3014 gained on heavy rain, haze and
+#      steps 3105-3679: low light 3 (was 2), light-share 0.3 (the EMA at 3014 gained on heavy rain, haze and
 #                      snow but lost on synthetic low light and came out 0.15 dB under the input on light rain)
+#      steps 3679-   : lr 3e-5 (was 1e-4), EMA decay 0.999 (was 0.998), light-share 0.4: the EMA at 3503
+#                      still came out under the input on light snow and independent haze and 2.5 dB under
+#                      uir-t-v4 on our low light, while gaining 4 dB on our haze; a lower rate to settle
 #    (validation at step 500: clean photos 41 dB, haze and low light well restored, rain +1.3 dB,
 #    snow and blur nothing: the clean and lightened samples had taught restraint faster than
 #    the network relearned rain and snow, so their share went down)
