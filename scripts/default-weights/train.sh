@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# How uir's default weights (uir-t-v4; uir-t-v3 and uir-t-v2 before it) are made, end to end, from ../shared.
+# How uir's default weights (uir-t-v5; uir-t-v4, uir-t-v3 and uir-t-v2 before it) are made, end to end, from ../shared.
 #
 #   bash scripts/default-weights/train.sh            # or: ... train.sh STEPS (stop there; run again to go on)
 #
@@ -32,6 +32,9 @@
 # 3. evaluate.py scores the EMA weights on the held-out material beside the baselines; when they
 #    are shipped, run/ema.safetensors is copied to uir_cli/data/uir-t-vN.safetensors, registered
 #    in weights.toml with its sha256, and made the default there.
+#    uir-t-v5 is the mean (average.py) of uir-t-v4 and the EMA at step 3679 (run/ema.safetensors as
+#    committed at that step, in git: `git log -- scripts/default-weights/run/ema.safetensors`):
+#      python3 average.py uir-t-v5.safetensors uir_cli/data/uir-t-v4.safetensors ema-3679.safetensors
 #
 # On a 2-core CPU, run it with the OpenMP threads spinning (OMP_WAIT_POLICY=ACTIVE); with other
 # work on the machine, OMP_NUM_THREADS=1 is faster than two threads that wait for each other.
