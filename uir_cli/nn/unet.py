@@ -165,8 +165,9 @@ class UpsampleConv(nn.Sequential):
 
     def __init__(self, cin: int, cout: int):
         super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, padding=1))
-        self.phase_weight: Tensor | None = None
-        self.phase_bias: Tensor | None = None
+        # Non-persistent buffers: they follow .to() but never enter a state dict.
+        self.register_buffer("phase_weight", None, persistent=False)
+        self.register_buffer("phase_bias", None, persistent=False)
 
     def freeze_phases(self, memory_format: torch.memory_format) -> None:
         """Compute the four phases' 2x2 kernels, (4 Cout, Cin, 2, 2), phase-major, from the weights."""
