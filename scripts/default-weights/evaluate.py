@@ -86,6 +86,8 @@ def build_sets(data: Path, side: int, clean_count: int, count: int, real_counts:
             rows = []
             for j in range(count):
                 name, gt = eligible[(j * 7 + 3 * TASK_SEED[task] + family_id) % len(eligible)]
+                if any(row[0] == name for row in rows):  # a photo drawn again (another seed): its own cache entry
+                    name = f"{name}~{j}"
                 rng = np.random.default_rng([2026, family_id, TASK_SEED[task], j])
                 rows.append((name, np.clip(render(gt, task, rng), 0, 1).astype(np.float32), gt))
             sets[f"{family}-{task}"] = rows
@@ -166,12 +168,17 @@ def main() -> int:
     ap.add_argument("--clean", type=int, default=12, help="clean photos")
     ap.add_argument("--count", type=int, default=5, help="images per synthetic task and family")
     ap.add_argument("--real", default="low-light:10,blur:4,haze:2", help="held-out real pairs per task")
+    ap.add_argument("--sets", default="", help="only the sets whose names start with one of these (comma-separated, "
+                    "e.g. clean,light: the harm check); default all")
     args = ap.parse_args()
     if not (args.data / "val").is_dir():
         print(f"evaluate: no split in {args.data}; run scripts/default-weights/prepare-data.py first", file=sys.stderr)
         return 2
     real = {k: int(v) for k, v in (part.split(":") for part in args.real.split(","))}
     sets = build_sets(args.data, args.side, args.clean, args.count, real)
+    if args.sets:
+        keep = tuple(part.strip() for part in args.sets.split(",") if part.strip())
+        sets = {name: rows for name, rows in sets.items() if name == "clean" or name.startswith(keep)}
     todo = methods(args.weights)
     results = evaluate(sets, todo, args.out / "cache")
     text = report(results, [label for label, _, _ in todo], sets)
