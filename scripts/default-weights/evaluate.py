@@ -42,6 +42,7 @@ from uir_cli.degrade import degrade, lighten
 from uir_cli.degrade.independent import degrade_independent
 from uir_cli.engine.baselines import BASELINES, run_baseline
 from uir_cli.imageio import read_image
+from uir_cli.atomic import write_atomic
 from uir_cli.bench.metrics import score
 
 TASKS = ("rain", "haze", "snow", "blur", "low-light")
@@ -127,7 +128,8 @@ def evaluate(sets: dict[str, list], todo: list, cache: Path) -> dict:
                 else:
                     out_u8 = to_u8(run(lq))
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    cv2.imwrite(str(path), cv2.cvtColor(out_u8, cv2.COLOR_RGB2BGR))
+                    # whole or not at all: another evaluation may read the cache meanwhile
+                    write_atomic(path, cv2.imencode(".png", cv2.cvtColor(out_u8, cv2.COLOR_RGB2BGR))[1].tobytes())
                 gt_u8 = to_u8(gt)
                 s = score(out_u8, gt_u8, protocol="diffuir")
                 shift = abs(float(out_u8.mean()) - float(gt_u8.mean()))
