@@ -26,6 +26,8 @@
 #      steps 3679-   : lr 3e-5 (was 1e-4), EMA decay 0.999 (was 0.998), light-share 0.4: the EMA at 3503
 #                      still came out under the input on light snow and independent haze and 2.5 dB under
 #                      uir-t-v4 on our low light, while gaining 4 dB on our haze; a lower rate to settle
+#                      (the EMA at 4156 came out 0.8 dB under the input on light rain and 0.6 on light
+#                      snow: not shipped; uir-t-v5 is the mean of the EMAs at 2000 and 3679, see 3.)
 #    (validation at step 500: clean photos 41 dB, haze and low light well restored, rain +1.3 dB,
 #    snow and blur nothing: the clean and lightened samples had taught restraint faster than
 #    the network relearned rain and snow, so their share went down)
