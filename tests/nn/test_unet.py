@@ -179,3 +179,6 @@ def test_the_frozen_upsampling_convolution_equals_upsampling_then_convolving(cha
     assert not any("phase" in k for k in up.state_dict())
     up.unfreeze_phases()
     assert up.phase_weight is None
+    # frozen where the weights live (a GPU: freeze runs after .to(device)); "meta" stands in for one here
+    up.to("meta").freeze_phases(fmt)
+    assert up.phase_weight.device.type == "meta"

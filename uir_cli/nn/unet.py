@@ -172,8 +172,8 @@ class UpsampleConv(nn.Sequential):
     def freeze_phases(self, memory_format: torch.memory_format) -> None:
         """Compute the four phases' 2x2 kernels, (4 Cout, Cin, 2, 2), phase-major, from the weights."""
         conv = self[1]
-        taps = torch.tensor(_PHASE_TAPS, dtype=torch.float32)
         w = conv.weight.detach().float()
+        taps = torch.tensor(_PHASE_TAPS, dtype=torch.float32, device=w.device)
         k = torch.einsum("apk,oikl,bql->aboipq", taps, w, taps)  # (2, 2, Cout, Cin, 2, 2)
         weight = k.reshape(-1, *k.shape[3:]).to(conv.weight.dtype)
         self.phase_weight = weight.contiguous(memory_format=memory_format)
@@ -197,19 +197,17 @@ def upsample_conv_phases(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tens
     b, _, h, w = x.shape
     cout = weight.shape[0] // 4
     o = F.conv2d(x, weight.to(x.dtype), None if bias is None else bias.to(x.dtype), padding=1)
-    if is_channels_last(x):
-        out = torch.empty((b, h, 2, w, 2, cout), dtype=o.dtype, device=o.device)
-        for a in range(2):
-            for c in range(2):
-                k = 2 * a + c
-                out[:, :, a, :, c, :] = o[:, k * cout:(k + 1) * cout, a:a + h, c:c + w].permute(0, 2, 3, 1)
-        return out.view(b, 2 * h, 2 * w, cout).permute(0, 3, 1, 2)
-    out = torch.empty((b, cout, h, 2, w, 2), dtype=o.dtype, device=o.device)
+    if is_channels_last(x):  # stored (B, H, 2, W, 2, C), seen as (B, C, H, 2, W, 2)
+        store = torch.empty((b, h, 2, w, 2, cout), dtype=o.dtype, device=o.device)
+        phases, out = store.permute(0, 5, 1, 2, 3, 4), store.view(b, 2 * h, 2 * w, cout).permute(0, 3, 1, 2)
+    else:
+        phases = torch.empty((b, cout, h, 2, w, 2), dtype=o.dtype, device=o.device)
+        out = phases.view(b, cout, 2 * h, 2 * w)
     for a in range(2):
         for c in range(2):
             k = 2 * a + c
-            out[:, :, :, a, :, c] = o[:, k * cout:(k + 1) * cout, a:a + h, c:c + w]
-    return out.view(b, cout, 2 * h, 2 * w)
+            phases[:, :, :, a, :, c] = o[:, k * cout:(k + 1) * cout, a:a + h, c:c + w]
+    return out
 
 
 class Block(nn.Module):
