@@ -148,8 +148,8 @@ class Conv1x1(nn.Conv2d):
 # Which source row (or column) of a nearest-upsampled map each 3x3 kernel row (column) reads, for the
 # two output phases: phase 0 reads source rows (i-1, i, i), phase 1 reads (i, i, i+1).  Row p of
 # _PHASE_TAPS[a] sums the kernel rows that land on the p-th of the phase's two source rows.
-_PHASE_TAPS = ((( 1.0, 0.0, 0.0), (0.0, 1.0, 1.0)),
-               (( 1.0, 1.0, 0.0), (0.0, 0.0, 1.0)))
+_PHASE_TAPS = (((1.0, 0.0, 0.0), (0.0, 1.0, 1.0)),
+               ((1.0, 1.0, 0.0), (0.0, 0.0, 1.0)))
 
 
 class UpsampleConv(nn.Sequential):
