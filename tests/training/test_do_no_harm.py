@@ -11,7 +11,7 @@ from uir_cli.degrade import degrade, lighten
 from uir_cli.errors import UsageError
 from uir_cli.training.config import parse_mix
 from uir_cli.training.plan import plan_data
-from uir_cli.training.stream import TASK_IDS, Item, StreamSpec, TaskPool, TrainStream
+from uir_cli.training.stream import TASK_IDS, Item, StreamSpec, TaskPool, TrainStream, colour_cast
 from uir_cli.training.validation import build_val_set, evaluate
 
 from tests.training.conftest import smooth_image, tiny_config
@@ -72,6 +72,41 @@ def test_light_share_makes_some_samples_lighter_and_zero_keeps_the_old_stream(ph
         errors_light.append(float((lq_l - gt_l).abs().mean()))
     assert all(l <= o + 1e-6 for l, o in zip(errors_light, errors_old))
     assert np.mean(errors_light) < 0.8 * np.mean(errors_old)
+
+
+def test_colour_cast_keeps_luma_and_moves_red_against_blue():
+    rng = np.random.default_rng(3)
+    grey = np.full((8, 8, 3), 0.5, np.float32)
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    warm = cool = 0
+    for _ in range(40):
+        out = colour_cast(grey, rng)
+        assert out.dtype == np.float32 and out.shape == grey.shape
+        assert float(out[0, 0] @ luma) == pytest.approx(0.5, abs=1e-5)  # brightness kept
+        r, g, b = out[0, 0]
+        assert abs(np.log(r / b)) <= 0.6 + 1e-4 and abs(np.log(g / np.sqrt(r * b))) < 0.07  # within the stated ranges
+        warm += r > b + 0.05
+        cool += b > r + 0.05
+    assert warm > 5 and cool > 5  # both directions drawn
+
+
+def test_cast_share_casts_input_and_target_alike_and_zero_keeps_the_old_stream(photos):
+    old = _stream(photos, ("rain", "clean"), (1, 1))
+    same = _stream(photos, ("rain", "clean"), (1, 1), cast_share=0.0)
+    cast = _stream(photos, ("rain", "clean"), (1, 1), cast_share=1.0)
+    moved = 0
+    for g in range(12):
+        lq, gt, task, _ = old[g]
+        assert torch.equal(lq, same[g][0]) and torch.equal(gt, same[g][1])
+        lq_c, gt_c, task_c, _ = cast[g]
+        assert task_c == task
+        if task == TASK_IDS["clean"]:
+            assert torch.equal(lq_c, gt_c)  # the cast is in the scene: kept in the target
+        # the ratio of red to blue means changes in the target: the cast is there, not only in the input
+        ratio = float(gt[0].mean() / gt[2].mean())
+        ratio_c = float(gt_c[0].mean() / gt_c[2].mean())
+        moved += abs(np.log(ratio_c / ratio)) > 0.02
+    assert moved >= 8
 
 
 def _dark_pairs(tmp_path, mean):

@@ -61,7 +61,10 @@ class TrainConfig:
     ``workers``: -1 picks automatically; ``max_pixels``: images with more
     pixels (read from the header) are skipped, 0 for no limit; ``light_share``: the share of
     synthetic samples whose degradation is weakened towards the clean photo
-    (strength uniform in [0.05, 1]); ``equalize``: one of :data:`EQUALIZE`.
+    (strength uniform in [0.05, 1]); ``cast_share``: the share of photo crops
+    given a random colour cast (warm to cool light, a slight green or magenta
+    tint) in both input and target, before any degradation, so that a cast
+    is learnt as part of the scene; ``equalize``: one of :data:`EQUALIZE`.
     """
 
     out: str = ""
@@ -97,6 +100,7 @@ class TrainConfig:
     mix: str = DEFAULT_MIX
     max_side: int = 1024
     light_share: float = 0.0
+    cast_share: float = 0.0
     equalize: str = "task"
     max_pixels: int = 50_000_000
 
@@ -226,7 +230,7 @@ def _coerce(name: str, value: object, base: Path) -> object:
         if allowed and v not in allowed:
             raise UsageError(f"--{name.replace('_', '-')} must be one of {', '.join(allowed)}, not {value!r}")
         return v
-    if name in ("lr", "ema_decay", "light_share"):
+    if name in ("lr", "ema_decay", "light_share", "cast_share"):
         try:
             v = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
@@ -257,8 +261,9 @@ def _check(config: TrainConfig) -> TrainConfig:
         raise UsageError(f"max-side ({config.max_side}) must be at least --crop ({config.crop})")
     if not 0 < config.lr < 1:
         raise UsageError(f"--lr must be between 0 and 1, not {config.lr}")
-    if not 0 <= config.light_share <= 1:
-        raise UsageError(f"--light-share must be between 0 and 1, not {config.light_share}")
+    for name in ("light_share", "cast_share"):
+        if not 0 <= getattr(config, name) <= 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be between 0 and 1, not {getattr(config, name)}")
     if not 0 <= config.ema_decay < 1:
         raise UsageError(f"--ema-decay must be in [0, 1), not {config.ema_decay}")
     if config.ema_after < 0:

@@ -66,6 +66,7 @@ class StreamSpec:
     max_side: int = 1024
     cache_bytes: int = 1 << 30
     light_share: float = 0.0
+    cast_share: float = 0.0
     equalize: str = "task"
     max_pixels: int = 0
 
@@ -266,6 +267,8 @@ class TrainStream(Dataset):
             gt_crop = gt_crop[:, ::-1]
         gt_crop = np.ascontiguousarray(gt_crop)
         if lq is None:
+            if self.spec.cast_share > 0 and rng.random() < self.spec.cast_share:  # no draw at 0: old streams unchanged
+                gt_crop = colour_cast(gt_crop, rng)
             lq_crop = self._synthesise(gt_crop, task, rng)
             # a clean sample is never equalised: an equalised dark photo with the dark photo as target
             # would teach the network to undo the equalisation that low light relies on
@@ -289,6 +292,24 @@ class TrainStream(Dataset):
         if self.spec.light_share > 0 and rng.random() < self.spec.light_share:  # no draw at 0: old streams unchanged
             lq_crop = lighten(gt_crop, lq_crop, float(rng.uniform(*LIGHT_STRENGTH)))
         return lq_crop
+
+
+CAST_RANGE = 0.3  # --cast-share: log red/blue gain uniform in +-this (warm to cool light)
+TINT_RANGE = 0.06  # and log green gain in +-this (a green or magenta tint)
+
+
+def colour_cast(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``img`` (H, W, 3) float32 in [0, 1] under a random light colour, its luma kept; float32, clipped.
+
+    Red and blue gains move in opposite directions (warm lamp light to cool
+    shade), green by a smaller tint; the gains are scaled so that the luma
+    weights (0.299, 0.587, 0.114) sum to the same, so brightness stays put.
+    """
+    warm = float(rng.uniform(-CAST_RANGE, CAST_RANGE))
+    tint = float(rng.uniform(-TINT_RANGE, TINT_RANGE))
+    gains = np.exp(np.array([warm, tint, -warm]))
+    gains /= gains @ np.array([0.299, 0.587, 0.114])
+    return np.ascontiguousarray(np.clip(img * gains.astype(np.float32), 0.0, 1.0), dtype=np.float32)
 
 
 def collate(samples: list) -> TrainBatch:
