@@ -28,8 +28,10 @@
 #                      uir-t-v4 on our low light, while gaining 4 dB on our haze; a lower rate to settle
 #                      (the EMA at 4156 came out 0.8 dB under the input on light rain and 0.6 on light
 #                      snow: not shipped; uir-t-v5 is the mean of the EMAs at 2000 and 3679, see 3.)
-#      steps 4156-   : clean 2 (was 1): two warm-lit held-out clean photos came back at 24-27 dB, their
+#      steps 4156-4521: clean 2 (was 1): two warm-lit held-out clean photos came back at 24-27 dB, their
 #                      warm cast partly neutralised; light rain and snow had lost the most
+#      steps 4521-   : cast-share 0.5: half the photo crops under a random light colour, warm to cool,
+#                      in input and target alike (clean 2 alone had not brought the warm photos back)
 #    (validation at step 500: clean photos 41 dB, haze and low light well restored, rain +1.3 dB,
 #    snow and blur nothing: the clean and lightened samples had taught restraint faster than
 #    the network relearned rain and snow, so their share went down)
