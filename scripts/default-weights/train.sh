@@ -31,7 +31,8 @@
 #      steps 4156-4521: clean 2 (was 1): two warm-lit held-out clean photos came back at 24-27 dB, their
 #                      warm cast partly neutralised; light rain and snow had lost the most
 #      steps 4521-   : cast-share 0.5: half the photo crops under a random light colour, warm to cool,
-#                      in input and target alike (clean 2 alone had not brought the warm photos back)
+#                      in input and target alike (clean 2 alone had not brought the warm photos back);
+#                      from 4551 max-side 512 (was 384), the scale of the held-out photos
 #    (validation at step 500: clean photos 41 dB, haze and low light well restored, rain +1.3 dB,
 #    snow and blur nothing: the clean and lightened samples had taught restraint faster than
 #    the network relearned rain and snow, so their share went down)
