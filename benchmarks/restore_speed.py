@@ -13,11 +13,12 @@ other.  The engine is `uir restore`'s batch engine (run_batch), once with
 whole images (--tile 0, so its picture must equal the naive one) and once
 with its automatic tiles.  Each method runs in its own process, so peak
 memory (the largest resident set, from wait4) is its own.  Weights are
-random: speed does not depend on their values.  Each method's time is given twice:
-from its weights loaded to its last picture written (its throughput), and its whole
-process (interpreter start, imports and loading included), as a user's command sees it.  Pairs are run in turn
-(naive, engine, naive, engine ...) with --repeat, and the ratio is taken
-pair by pair, so a machine that changes speed affects both alike.
+random: speed does not depend on their values.  Each method's time is given
+twice: from its weights loaded to its last picture written (its throughput), and
+its whole process (interpreter start, imports and loading included), as a user's
+command sees it.  Pairs are run in turn (naive, engine, naive, engine ...) with
+--repeat, and the ratio is taken pair by pair, so a machine that changes speed
+affects both alike.
 """
 
 from __future__ import annotations
