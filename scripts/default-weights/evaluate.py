@@ -38,12 +38,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from uir_cli.atomic import write_atomic
+from uir_cli.bench.metrics import score
 from uir_cli.degrade import degrade, lighten
 from uir_cli.degrade.independent import degrade_independent
 from uir_cli.engine.baselines import BASELINES, run_baseline
 from uir_cli.imageio import read_image
-from uir_cli.atomic import write_atomic
-from uir_cli.bench.metrics import score
 
 TASKS = ("rain", "haze", "snow", "blur", "low-light")
 TASK_SEED = {t: i for i, t in enumerate(TASKS)}

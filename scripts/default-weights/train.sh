@@ -28,12 +28,12 @@
 #                      uir-t-v4 on our low light, while gaining 4 dB on our haze; a lower rate to settle
 #                      (the EMA at 4156 came out 0.8 dB under the input on light rain and 0.6 on light
 #                      snow: not shipped; uir-t-v5 is the mean of the EMAs at 2000 and 3679, see 3.)
-#      steps 4156-4521: clean 2 (was 1): two warm-lit held-out clean photos came back at 24-27 dB, their
-#                      warm cast partly neutralised; light rain and snow had lost the most
-#      steps 4521-   : cast-share 0.5: half the photo crops under a random light colour, warm to cool,
-#                      in input and target alike (clean 2 alone had not brought the warm photos back);
+#      steps 4156-4521: clean 2 (was 1): two warm-lit held-out clean photos came back at 24-27 dB
+#                      (darkened, as found later); light rain and snow had lost the most
+#      steps 4521-5240: cast-share 0.5: half the photo crops under a random light colour, warm to cool,
+#                      in input and target alike (on the guess, wrong, that the warm photos lost their cast);
 #                      from 4551 max-side 512 (was 384), the scale of the held-out photos
-#      steps 5240-   : cast-share 0, clean 4 (was 2): the two warm photos turned out darkened by 6-7
+#      steps 5240-   : cast-share 0, clean 4 (was 2): the two warm photos turned out darkened by 6-8
 #                      levels in every channel, not recoloured (a haze false positive); the online weights
 #                      at 5000 brought them to 25.0 dB (24.0 before) and came out under the input on light
 #                      rain (34.12 < 34.90) and light snow (30.28 < 30.69)
