@@ -14,6 +14,7 @@ Every image here is held out from training (scripts/default-weights/prepare-data
 - light-TASK: the own generator's degradation at a quarter of its strength
   (uir_cli.degrade.lighten, 0.25): light rain, thin haze, a few flakes, a
   small shake, where a restorer has little to gain and much to lose;
+  ``--light 0.25,0.5`` adds light0.5-TASK at half strength, and so on;
 - independent-TASK: degraded by the validation-only family
   (uir_cli.degrade.independent), which no training ever used;
 - real-TASK: the held-out real pairs (LOL low light, GoPro blur, RESIDE ITS haze).
@@ -73,7 +74,13 @@ def evenly(items: list, count: int) -> list:
     return [items[int(i)] for i in np.linspace(0, len(items) - 1, count).round().astype(int)]
 
 
-def build_sets(data: Path, side: int, clean_count: int, count: int, real_counts: dict[str, int]) -> dict[str, list]:
+def light_set(strength: float) -> str:
+    """The name prefix of the lightened sets at ``strength``: ``light`` at 0.25, else e.g. ``light0.5``."""
+    return "light" if strength == 0.25 else f"light{strength:g}"
+
+
+def build_sets(data: Path, side: int, clean_count: int, count: int, real_counts: dict[str, int],
+               light: tuple[float, ...] = (0.25,)) -> dict[str, list]:
     """set name -> [(image name, lq float32, gt float32)]."""
     photos = sorted(p for p in (data / "val" / "photos").rglob("*") if p.suffix.lower() in EXT)
     eligible = []
@@ -92,8 +99,10 @@ def build_sets(data: Path, side: int, clean_count: int, count: int, real_counts:
                 rng = np.random.default_rng([2026, family_id, TASK_SEED[task], j])
                 rows.append((name, np.clip(render(gt, task, rng), 0, 1).astype(np.float32), gt))
             sets[f"{family}-{task}"] = rows
-    for task in ("rain", "haze", "snow", "blur"):
-        sets[f"light-{task}"] = [(name, lighten(gt, lq, 0.25), gt) for name, lq, gt in sets[f"own-{task}"]]
+    for strength in light:
+        prefix = light_set(strength)
+        for task in ("rain", "haze", "snow", "blur"):
+            sets[f"{prefix}-{task}"] = [(name, lighten(gt, lq, strength), gt) for name, lq, gt in sets[f"own-{task}"]]
     for task, n in real_counts.items():
         folder = data / "val" / "pairs" / task
         names = sorted(p.name for p in (folder / "input").iterdir() if p.suffix.lower() in EXT)
@@ -170,6 +179,8 @@ def main() -> int:
     ap.add_argument("--clean", type=int, default=12, help="clean photos")
     ap.add_argument("--count", type=int, default=5, help="images per synthetic task and family")
     ap.add_argument("--real", default="low-light:10,blur:4,haze:2", help="held-out real pairs per task")
+    ap.add_argument("--light", default="0.25", help="strengths of the lightened sets (comma-separated, each in (0, 1)): "
+                    "light-TASK at 0.25, lightS-TASK at any other S")
     ap.add_argument("--sets", default="", help="only the sets whose names start with one of these (comma-separated, "
                     "e.g. clean,light: the harm check); default all")
     args = ap.parse_args()
@@ -177,7 +188,14 @@ def main() -> int:
         print(f"evaluate: no split in {args.data}; run scripts/default-weights/prepare-data.py first", file=sys.stderr)
         return 2
     real = {k: int(v) for k, v in (part.split(":") for part in args.real.split(","))}
-    sets = build_sets(args.data, args.side, args.clean, args.count, real)
+    try:
+        light = tuple(float(part) for part in args.light.split(",") if part.strip())
+    except ValueError:
+        light = ()
+    if not light or not all(0.0 < v < 1.0 for v in light):
+        print(f"evaluate: --light {args.light!r}: give strengths between 0 and 1, e.g. 0.25,0.5", file=sys.stderr)
+        return 2
+    sets = build_sets(args.data, args.side, args.clean, args.count, real, light)
     if args.sets:
         keep = tuple(part.strip() for part in args.sets.split(",") if part.strip())
         sets = {name: rows for name, rows in sets.items() if name == "clean" or name.startswith(keep)}
