@@ -37,6 +37,17 @@
 #                      levels in every channel, not recoloured (a haze false positive); the online weights
 #                      at 5000 brought them to 25.0 dB (24.0 before) and came out under the input on light
 #                      rain (34.12 < 34.90) and light snow (30.28 < 30.69)
+#      steps 5521-5950: light-share 0.7 (was 0.4), haze 2 (was 1), clean 3 (was 4): no weights so far had
+#                      removed the own generator's degradations at a quarter strength (light haze left
+#                      within a level of its input, 5-26 levels too bright); such samples were rare
+#                      (haze at strength <= 0.3: about 0.2% of samples, clean 22%). The online weights at
+#                      5800: clean photos 45.1 dB (worst 32.6), but light haze, rain and snow 0.5-1.3 levels
+#                      brighter still than the input
+#      steps 5950-   : objective "sampler" (was "forward"): the states the 3-step sampler reaches (noise of
+#                      std 0.1) instead of the forward process's (std 0.8-1.0 at those timesteps). Swept over
+#                      strength (one hazy photo), uir-t-v5 leaves haze at half strength exactly as given and
+#                      removes it only at full strength; the online weights 250 steps later remove it at half
+#                      strength too (16.4 -> 22.0 dB), not yet at a quarter
 #    (validation at step 500: clean photos 41 dB, haze and low light well restored, rain +1.3 dB,
 #    snow and blur nothing: the clean and lightened samples had taught restraint faster than
 #    the network relearned rain and snow, so their share went down)
