@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# How uir's default weights (uir-t-v5; uir-t-v4, uir-t-v3 and uir-t-v2 before it) are made, end to end, from ../shared.
+# How uir's default weights (uir-t-v6; uir-t-v5, uir-t-v4, uir-t-v3 and uir-t-v2 before it) are made, end to end, from ../shared.
 #
 #   bash scripts/default-weights/train.sh            # or: ... train.sh STEPS (stop there; run again to go on)
 #
@@ -47,7 +47,11 @@
 #                      std 0.1) instead of the forward process's (std 0.8-1.0 at those timesteps). Swept over
 #                      strength (one hazy photo), uir-t-v5 leaves haze at half strength exactly as given and
 #                      removes it only at full strength; the online weights 250 steps later remove it at half
-#                      strength too (16.4 -> 22.0 dB), not yet at a quarter
+#                      strength too (16.4 -> 22.0 dB), not yet at a quarter. The online weights then swung
+#                      (at 6600: clean photos 35.9 dB, the worst 16.3, some brightened by 16-20 levels, others
+#                      darkened: each step now trusts the previous step's guess), but their EMA at 6600 came out
+#                      above the input on every light row for the first time, and +3.1 dB on our snow. Stopped
+#                      at 6714 (the run's clock: 13.0 h); uir-t-v6 is the mean of uir-t-v5 and that EMA, see 3.
 #    (validation at step 500: clean photos 41 dB, haze and low light well restored, rain +1.3 dB,
 #    snow and blur nothing: the clean and lightened samples had taught restraint faster than
 #    the network relearned rain and snow, so their share went down)
@@ -57,6 +61,9 @@
 #    uir-t-v5 is the mean (average.py) of uir-t-v4 and the EMA at step 3679 (run/ema.safetensors as
 #    committed at that step, in git: `git log -- scripts/default-weights/run/ema.safetensors`):
 #      python3 average.py uir-t-v5.safetensors uir_cli/data/uir-t-v4.safetensors ema-3679.safetensors
+#    uir-t-v6 is the mean of uir-t-v5 and the EMA at step 6600 (from model-6600.pt, not kept in git; run/ema.safetensors
+#    as committed is the EMA at 6714):
+#      python3 average.py uir-t-v6.safetensors uir_cli/data/uir-t-v5.safetensors ema-6600.safetensors
 #
 # On a 2-core CPU, run it with the OpenMP threads spinning (OMP_WAIT_POLICY=ACTIVE); with other
 # work on the machine, OMP_NUM_THREADS=1 is faster than two threads that wait for each other.
