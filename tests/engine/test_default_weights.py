@@ -105,7 +105,7 @@ def test_the_default_weights_restore_held_out_photos(held_out, task, at_least):
     assert gain > at_least, f"{task}: {gain:+.2f} dB"
 
 
-@pytest.mark.xfail(strict=True, reason="uir-t-v6 leaves synthetic blur as it was (0.00 dB on these crops, BLURWHOLE "
+@pytest.mark.xfail(strict=True, reason="uir-t-v6 leaves synthetic blur as it was (0.00 dB on these crops, +0.06 "
                    "on whole held-out photos): training continues (issue 11); strict, so this fails once it does and "
                    "the test is promoted")
 def test_the_default_weights_remove_blur(held_out):
