@@ -15,7 +15,12 @@ gets the same split:
   the one scene at the block's edge can be on both sides);
 - pairs/blur (GoPro GOPR0372_07_00, one sequence): frames 92-99 are held out
   (consecutive frames of one scene: this checks fitting, not generalisation);
-- pairs/haze (RESIDE ITS): scene 2 (two hazy versions) is held out, scene 1 trains.
+- pairs/haze (RESIDE ITS): scene 2 (two hazy versions) is held out, scene 1 trains;
+- hard/<k>/<set>/: extra links to the training photos listed in
+  hard-photos.txt (made by mine-hard.py: those a model changed most when
+  given them clean), copy k = 1 .. n of each, so that a run drawing from
+  photos/ and hard/ sees them n + 1 times as often.  Only training photos
+  can be listed.
 
 Where to get the same data without ../shared: shared/photos/SOURCES.md and
 shared/train-pairs/SOURCES.md name each source repository, commit and path
@@ -68,6 +73,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=here.parents[2] / "shared")
     ap.add_argument("--dest", type=Path, default=here.parents[1] / "runs" / "data")
+    ap.add_argument("--hard", type=Path, default=here / "hard-photos.txt",
+                    help="the list of training photos to link again into DEST/train/hard (absent: none)")
     args = ap.parse_args()
     photos, pairs = args.shared / "photos", args.shared / "train-pairs"
     if not photos.is_dir() or not pairs.is_dir():
@@ -90,6 +97,19 @@ def main() -> int:
             for side in ("input", "target"):
                 link(root / side / name, args.dest / split / "pairs" / task / side / name)
             counts[f"{split} {task} pairs"] = counts.get(f"{split} {task} pairs", 0) + 1
+    if args.hard.is_file():
+        for line in args.hard.read_text().splitlines():
+            fields = line.split("#", 1)[0].split()
+            if not fields:
+                continue
+            rel, copies = fields[0], int(fields[1])
+            src = args.dest / "train" / "photos" / rel
+            if not src.is_symlink():
+                print(f"prepare-data: {args.hard}: {rel} is not a training photo", file=sys.stderr)
+                return 2
+            for k in range(1, copies + 1):
+                link(src, args.dest / "train" / "hard" / str(k) / rel)
+            counts["extra links to hard training photos"] = counts.get("extra links to hard training photos", 0) + copies
     for key in sorted(counts):
         print(f"{counts[key]:5d} {key}")
     print(f"in {args.dest}")
