@@ -52,6 +52,12 @@
 #                      darkened: each step now trusts the previous step's guess), but their EMA at 6600 came out
 #                      above the input on every light row for the first time, and +3.1 dB on our snow. Stopped
 #                      at 6714 (the run's clock: 13.0 h); uir-t-v6 is the mean of uir-t-v5 and that EMA, see 3.
+#      steps 6714-   : clean 4 (was 3) and hard photos: mine-hard.py restored every training photo
+#                      unchanged with uir-t-v6 and listed the 11 it changed most (23.1 to 44.9 dB) in
+#                      hard-photos.txt; prepare-data.py links them again 2-6 times under train/hard, a
+#                      second synthetic folder. The held-out clean photos uir-t-v6 harmed lost thin bright
+#                      near-vertical lines (a ceiling grid, columns) as if rain streaks; the worst training
+#                      photo (urban100/img_063, window mullions, 23.1 dB) the same way
 #    (validation at step 500: clean photos 41 dB, haze and low light well restored, rain +1.3 dB,
 #    snow and blur nothing: the clean and lightened samples had taught restraint faster than
 #    the network relearned rain and snow, so their share went down)
@@ -70,6 +76,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 steps=${1:-}
+# hard-photos.txt as committed; to list them from other weights, run mine-hard.py after
+# prepare-data.py (it reads the split's training photos), then prepare-data.py again:
+#   python3 "$here/mine-hard.py" --weights uir-t-v6
 python3 "$here/prepare-data.py"
 resume=()
 [ -f "$here/run/model-last.pt" ] && resume=(--resume)
