@@ -57,7 +57,13 @@
 #                      hard-photos.txt; prepare-data.py links them again 2-6 times under train/hard, a
 #                      second synthetic folder. The held-out clean photos uir-t-v6 harmed lost thin bright
 #                      near-vertical lines (a ceiling grid, columns) as if rain streaks; the worst training
-#                      photo (urban100/img_063, window mullions, 23.1 dB) the same way
+#                      photo (urban100/img_063, window mullions, 23.1 dB) the same way. The EMA at 7200 left
+#                      img_063 at 28.5 dB and img_009 above 45, but brightened mcmaster/mcm07 by 6.9 levels
+#                      (30.3 dB); on the held-out clean photos it scored 44.9 dB, the worst still 23.3
+#                      (img_065) and the Trevi fountain darkened by 19 levels. Stopped at 7817 (the run's
+#                      clock: 15.0 h)
+#      steps 7817-   : hard-photos.txt as the union of uir-t-v6's and the EMA at 7200's lists
+#                      (mine-hard.py --weights uir-t-v6 --weights ema-7200.safetensors; 15 photos)
 #    (validation at step 500: clean photos 41 dB, haze and low light well restored, rain +1.3 dB,
 #    snow and blur nothing: the clean and lightened samples had taught restraint faster than
 #    the network relearned rain and snow, so their share went down)
