@@ -10,8 +10,9 @@ several --weights, each photo's worst score among them.
 prepare-data.py links those copies into runs/data/train/hard/, a second
 synthetic folder of the training config, so the run sees them more often:
 as clean photos to leave alone and under every synthetic degradation.
-Scores are kept in a JSON file beside the list (--scores), so an
-interrupted run continues where it stopped.  Only training photos are read:
+Scores are kept per weights in runs/hard-scores-NAME.json, so an
+interrupted run continues where it stopped and a list over several weights
+restores only what is new.  Only training photos are read:
 the held-out photos stay unseen.
 """
 

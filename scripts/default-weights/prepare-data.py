@@ -102,14 +102,17 @@ def main() -> int:
             fields = line.split("#", 1)[0].split()
             if not fields:
                 continue
-            rel, copies = fields[0], int(fields[1])
+            rel, copies = fields[0], fields[1] if len(fields) == 2 else ""
             src = args.dest / "train" / "photos" / rel
+            if not copies.isdigit():
+                print(f"prepare-data: {args.hard}: {line.strip()!r} is not 'PATH COPIES'", file=sys.stderr)
+                return 2
             if not src.is_symlink():
                 print(f"prepare-data: {args.hard}: {rel} is not a training photo", file=sys.stderr)
                 return 2
-            for k in range(1, copies + 1):
+            for k in range(1, int(copies) + 1):
                 link(src, args.dest / "train" / "hard" / str(k) / rel)
-            counts["extra links to hard training photos"] = counts.get("extra links to hard training photos", 0) + copies
+            counts["extra links to hard training photos"] = counts.get("extra links to hard training photos", 0) + int(copies)
     for key in sorted(counts):
         print(f"{counts[key]:5d} {key}")
     print(f"in {args.dest}")

@@ -52,14 +52,17 @@ def test_split_and_hard_links(tmp_path):
     assert "4 extra links to hard training photos" in done.stdout
 
 
-@pytest.mark.parametrize("entry", ["setA/p2.jpg 2", "setA/nothing.jpg 1"])
-def test_hard_list_names_only_training_photos(tmp_path, entry):
+@pytest.mark.parametrize("entry, says", [("setA/p2.jpg 2", "is not a training photo"),
+                                         ("setA/nothing.jpg 1", "is not a training photo"),
+                                         ("setA/p0.jpg two", "is not 'PATH COPIES'"), ("setA/p0.jpg", "is not 'PATH COPIES'")])
+def test_hard_list_names_only_training_photos(tmp_path, entry, says):
     shared = fake_shared(tmp_path / "shared")
     hard = tmp_path / "hard.txt"
     hard.write_text(entry + "\n")
     done = run(shared, tmp_path / "data", hard)
     assert done.returncode == 2
-    assert "is not a training photo" in done.stderr and entry.split()[0] in done.stderr
+    assert says in done.stderr and entry.split()[0] in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 def test_shipped_hard_list_is_well_formed():
@@ -69,11 +72,10 @@ def test_shipped_hard_list_is_well_formed():
     assert rows, "hard-photos.txt lists no photo"
     for rel, copies in rows:
         assert rel.count("/") == 1 and int(copies) >= 1
-        # prepare-data holds out positions 2, 7, 12, ... of each set: a listed photo must not be one of them
     shared = SCRIPT.parents[2].parent / "shared" / "photos"
     if not shared.is_dir():
         pytest.skip(f"{shared} is absent: cannot check that the listed photos are training photos")
-    for rel, _ in rows:
+    for rel, _ in rows:  # prepare-data holds out positions 2, 7, 12, ... of each set
         folder = shared / rel.split("/")[0]
         names = sorted(p.name for p in folder.iterdir())
         assert names.index(rel.split("/")[1]) % 5 != 2, f"{rel} is a held-out photo"
