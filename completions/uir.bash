@@ -17,7 +17,7 @@ _uir() {
         "completion") opts="--help -h"; cmds="" ;;
         "degrade") opts="--out -o --kind -k --per-image -n --seed --max-pixels --help -h"; cmds="" ;;
         "restore") opts="--out -o --model -m --weights -w --which --task --steps --seed --tile --tile-overlap --batch-size --device --precision --format --quality --suffix --overwrite --skip-existing --report --quiet -q --verbose -v --shard --max-pixels --help -h"; cmds="" ;;
-        "train") opts="--out -o --data --synthetic --tasks --mix --light-share --cast-share --equalize --max-pixels --val --val-synthetic --variant --dim --dim-mults --init --steps --batch-size --crop --lr --accumulate --ema-decay --ema-every --ema-after --t-sampling --objective --precision --seed --val-every --val-count --val-size --save-every --log-every --resume --device --workers --tensorboard --config --help -h"; cmds="" ;;
+        "train") opts="--out -o --data --synthetic --tasks --mix --light-share --cast-share --lines-share --equalize --max-pixels --val --val-synthetic --variant --dim --dim-mults --init --steps --batch-size --crop --lr --accumulate --ema-decay --ema-every --ema-after --t-sampling --objective --precision --seed --val-every --val-count --val-size --save-every --log-every --resume --device --workers --tensorboard --config --help -h"; cmds="" ;;
         "weights") opts="--help -h"; cmds="import info list verify" ;;
         "weights import") opts="--name --which --steps --description --help -h"; cmds="" ;;
         "weights info") opts="--which --json --help -h"; cmds="" ;;
@@ -76,6 +76,7 @@ _uir() {
         "train:--mix") COMPREPLY=(); return ;;
         "train:--light-share") COMPREPLY=(); return ;;
         "train:--cast-share") COMPREPLY=(); return ;;
+        "train:--lines-share") COMPREPLY=(); return ;;
         "train:--equalize") COMPREPLY=(); return ;;
         "train:--max-pixels") COMPREPLY=(); return ;;
         "train:--val") COMPREPLY=(); return ;;

@@ -103,6 +103,7 @@ complete -c uir -n 'test (__uir_path) = '\''train'\''' -l tasks -r -d 'Tasks to 
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l mix -r -d 'Share of each task in a batch; '\''clean:N'\'' adds photos given unchanged as input and target'
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l light-share -r -d 'Share of synthetic samples made lighter: blended with the clean photo at a strength uniform in [0.05, 1]'
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l cast-share -r -d 'Share of photo crops given a random colour cast (warm to cool light) in input and target alike, so that a cast is kept'
+complete -c uir -n 'test (__uir_path) = '\''train'\''' -l lines-share -r -d 'Share of photo crops given long thin straight lines (grids, mullions, cables) in input and target alike, so that lines longer than a rain streak are kept'
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l equalize -r -d 'Which inputs are histogram-equalised: task (every low-light input, the authors'\'') or auto (inputs with mean luma < 0.2, as `uir restore --task auto`)'
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l max-pixels -r -d 'Skip images with more pixels, read from their header, with one warning (0: no limit)'
 complete -c uir -n 'test (__uir_path) = '\''train'\''' -l val -r -d 'Held-out pairs DIR or DIR:TASK for validation (repeatable)'

@@ -11,7 +11,7 @@ from uir_cli.degrade import degrade, lighten
 from uir_cli.errors import UsageError
 from uir_cli.training.config import parse_mix
 from uir_cli.training.plan import plan_data
-from uir_cli.training.stream import TASK_IDS, Item, StreamSpec, TaskPool, TrainStream, colour_cast
+from uir_cli.training.stream import TASK_IDS, Item, StreamSpec, TaskPool, TrainStream, colour_cast, scene_lines, LINE_MIN_LENGTH
 from uir_cli.training.validation import build_val_set, evaluate
 
 from tests.training.conftest import smooth_image, tiny_config
@@ -107,6 +107,39 @@ def test_cast_share_casts_input_and_target_alike_and_zero_keeps_the_old_stream(p
         ratio_c = float(gt_c[0].mean() / gt_c[2].mean())
         moved += abs(np.log(ratio_c / ratio)) > 0.02
     assert moved >= 8
+
+
+def test_scene_lines_are_longer_than_any_rain_streak():
+    import cv2
+
+    rng = np.random.default_rng(0)
+    grey = np.full((256, 256, 3), 0.5, np.float32)
+    inner = 0
+    for _ in range(30):
+        out = scene_lines(grey, rng)
+        assert out.dtype == np.float32 and out.shape == grey.shape and 0 <= out.min() and out.max() <= 1
+        changed = (np.abs(out - grey).max(axis=2) > 0.002).astype(np.uint8)
+        assert changed.any()
+        assert changed.mean() < 0.6  # lines, not a repaint
+        n, _, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
+        for x, y, bw, bh, _area in stats[1:n]:
+            if x > 0 and y > 0 and x + bw < 256 and y + bh < 256:  # wholly inside the crop: its length shows
+                inner += 1
+                assert np.hypot(bw, bh) >= LINE_MIN_LENGTH - 3
+    assert inner > 0  # the length check above ran
+
+
+def test_lines_share_draws_lines_in_input_and_target_alike_and_zero_keeps_the_old_stream(photos):
+    old = _stream(photos, ("rain", "clean"), (1, 1))
+    same = _stream(photos, ("rain", "clean"), (1, 1), lines_share=0.0)
+    lined = _stream(photos, ("rain", "clean"), (1, 1), lines_share=1.0)
+    for g in range(8):
+        lq, gt, task, _ = old[g]
+        assert torch.equal(lq, same[g][0]) and torch.equal(gt, same[g][1])
+        lq_l, gt_l, task_l, _ = lined[g]
+        assert task_l == task and not torch.equal(gt_l, gt)  # the lines are in the target
+        if task == TASK_IDS["clean"]:
+            assert torch.equal(lq_l, gt_l)
 
 
 def _dark_pairs(tmp_path, mean):

@@ -64,7 +64,10 @@ class TrainConfig:
     (strength uniform in [0.05, 1]); ``cast_share``: the share of photo crops
     given a random colour cast (warm to cool light, a slight green or magenta
     tint) in both input and target, before any degradation, so that a cast
-    is learnt as part of the scene; ``equalize``: one of :data:`EQUALIZE`.
+    is learnt as part of the scene; ``lines_share``: the share of photo crops
+    given long thin straight lines (grids, mullions, cables) in both input and
+    target, before any degradation, so that lines longer than any rain streak
+    are learnt as part of the scene; ``equalize``: one of :data:`EQUALIZE`.
     """
 
     out: str = ""
@@ -101,6 +104,7 @@ class TrainConfig:
     max_side: int = 1024
     light_share: float = 0.0
     cast_share: float = 0.0
+    lines_share: float = 0.0
     equalize: str = "task"
     max_pixels: int = 50_000_000
 
@@ -230,7 +234,7 @@ def _coerce(name: str, value: object, base: Path) -> object:
         if allowed and v not in allowed:
             raise UsageError(f"--{name.replace('_', '-')} must be one of {', '.join(allowed)}, not {value!r}")
         return v
-    if name in ("lr", "ema_decay", "light_share", "cast_share"):
+    if name in ("lr", "ema_decay", "light_share", "cast_share", "lines_share"):
         try:
             v = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
@@ -261,7 +265,7 @@ def _check(config: TrainConfig) -> TrainConfig:
         raise UsageError(f"max-side ({config.max_side}) must be at least --crop ({config.crop})")
     if not 0 < config.lr < 1:
         raise UsageError(f"--lr must be between 0 and 1, not {config.lr}")
-    for name in ("light_share", "cast_share"):
+    for name in ("light_share", "cast_share", "lines_share"):
         if not 0 <= getattr(config, name) <= 1:
             raise UsageError(f"--{name.replace('_', '-')} must be between 0 and 1, not {getattr(config, name)}")
     if not 0 <= config.ema_decay < 1:

@@ -67,6 +67,7 @@ class StreamSpec:
     cache_bytes: int = 1 << 30
     light_share: float = 0.0
     cast_share: float = 0.0
+    lines_share: float = 0.0
     equalize: str = "task"
     max_pixels: int = 0
 
@@ -269,6 +270,8 @@ class TrainStream(Dataset):
         if lq is None:
             if self.spec.cast_share > 0 and rng.random() < self.spec.cast_share:  # no draw at 0: old streams unchanged
                 gt_crop = colour_cast(gt_crop, rng)
+            if self.spec.lines_share > 0 and rng.random() < self.spec.lines_share:  # no draw at 0, as above
+                gt_crop = scene_lines(gt_crop, rng)
             lq_crop = self._synthesise(gt_crop, task, rng)
             # a clean sample is never equalised: an equalised dark photo with the dark photo as target
             # would teach the network to undo the equalisation that low light relies on
@@ -310,6 +313,65 @@ def colour_cast(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     gains = np.exp(np.array([warm, tint, -warm]))
     gains /= gains @ np.array([0.299, 0.587, 0.114])
     return np.ascontiguousarray(np.clip(img * gains.astype(np.float32), 0.0, 1.0), dtype=np.float32)
+
+
+LINE_MIN_LENGTH = 120.0  # --lines-share: px; the rain generator's streaks are at most 58 px at max-side 512
+
+
+def scene_lines(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``img`` (H, W, 3) float32 in [0, 1] with long, thin, straight lines drawn into the scene; float32.
+
+    The lines of buildings and interiors (window mullions, ceiling grids,
+    columns, cables) look locally like rain streaks: thin, bright, near
+    vertical. What tells them apart is length: a streak is a short capsule
+    (12-48 px at a short side of 512), a line runs on for hundreds. So lines
+    here are at least :data:`LINE_MIN_LENGTH` px long or cross the whole
+    crop, mostly near vertical (the rain generator's angles) and bright, some
+    dark or level; half the time they come as a set of parallel lines at a
+    regular spacing (a grid, with a crossing set a third of those times).
+    Each line is 0.6 to 3 px wide with anti-aliased edges, opacity 0.5 to 1.
+    """
+    h, w = img.shape[:2]
+    span = float(np.hypot(h, w))
+    lines: list[tuple[float, float, float, float]] = []  # centre x, y, angle from vertical (rad), length
+
+    def length() -> float:
+        return span * 2 if rng.random() < 0.6 else float(rng.uniform(LINE_MIN_LENGTH, max(LINE_MIN_LENGTH, span)))
+
+    def angle() -> float:
+        return float(np.radians(np.clip(rng.normal(0.0, 12.0), -40.0, 40.0)))
+
+    if rng.random() < 0.5:  # parallel sets: a grid's lines share angle, spacing and length
+        sets = 2 if rng.random() < 1 / 3 else 1
+        theta = angle()
+        for k in range(sets):
+            a = theta + k * np.pi / 2 + float(rng.normal(0.0, 0.02))
+            spacing = float(rng.uniform(8.0, 48.0))
+            n = int(span // spacing) + 2
+            offset = float(rng.uniform(0.0, spacing))
+            ln = length()
+            for i in range(n):
+                d = offset + (i - n / 2) * spacing  # distance across the lines from the crop's centre
+                lines.append((w / 2 + d * np.cos(a), h / 2 - d * np.sin(a), a, ln))
+    else:
+        for _ in range(int(rng.integers(1, 7))):
+            lines.append((float(rng.uniform(0, w)), float(rng.uniform(0, h)), angle(), length()))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    out = img.copy()
+    bright = rng.random() < 0.75
+    for cx, cy, a, ln in lines:
+        ux, uy = float(np.sin(a)), float(np.cos(a))  # along the line (angle measured from vertical)
+        along = (xx - cx) * ux + (yy - cy) * uy
+        across = np.abs((xx - cx) * uy - (yy - cy) * ux)
+        half = float(rng.uniform(0.3, 1.5))
+        cover = np.clip(half + 0.5 - across, 0.0, 1.0) * np.clip(ln / 2 + 0.5 - np.abs(along), 0.0, 1.0)
+        if not cover.any():
+            continue
+        level = rng.uniform(0.7, 1.0) if bright else rng.uniform(0.0, 0.25)
+        colour = np.clip(level + rng.normal(0.0, 0.04, 3), 0.0, 1.0).astype(np.float32)
+        alpha = (cover * float(rng.uniform(0.5, 1.0)))[..., None]
+        out = out * (1.0 - alpha) + colour * alpha
+    return np.ascontiguousarray(np.clip(out, 0.0, 1.0), dtype=np.float32)
 
 
 def collate(samples: list) -> TrainBatch:

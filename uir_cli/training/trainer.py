@@ -362,6 +362,7 @@ class Trainer:
         stream = TrainStream(StreamSpec(self.plan.pools, self.plan.weights, self.config.crop, self.config.seed,
                                         self.config.max_side, cache_bytes=(1 << 30) // max(1, self.workers),
                                         light_share=self.config.light_share, cast_share=self.config.cast_share,
+                                        lines_share=self.config.lines_share,
                                         equalize=self.config.equalize,
                                         max_pixels=self.config.max_pixels))
         loader = make_loader(stream, self.config.batch_size, start_micro=self.step * self.config.accumulate,
