@@ -43,6 +43,16 @@ def test_equalisation_and_clahe_brighten_a_dark_photo():
     assert run_baseline("clahe", dark).mean() > 1.5 * dark.mean()  # contrast-limited: brightens far less
 
 
+def test_unsharp_sharpens_a_softened_photo_and_keeps_flat_areas():
+    import cv2
+
+    clean = _scene()
+    soft = cv2.GaussianBlur(clean, (0, 0), 1.5)
+    assert _psnr(run_baseline("unsharp", soft), clean) > _psnr(soft, clean) + 0.5
+    flat = np.full((32, 32, 3), 0.4, np.float32)
+    assert np.allclose(run_baseline("unsharp", flat), flat, atol=1e-6)
+
+
 def test_unknown_baseline():
     with pytest.raises(ValueError):
         run_baseline("magic", _scene())

@@ -11,7 +11,9 @@ Each takes (H, W, 3) float32 RGB in [0, 1] and returns the same shape, float32 i
   2009): the dark channel over 15x15 patches, the airlight from its
   brightest 0.1% of pixels, transmission t = 1 - 0.95 dark(I / A) refined by
   a guided filter on the grey image (He et al., ECCV 2010), then
-  J = (I - A) / max(t, 0.1) + A.
+  J = (I - A) / max(t, 0.1) + A;
+- ``unsharp``: unsharp masking, the sharpening every photo editor has:
+  I + 0.5 (I - G_2 * I), G_2 a Gaussian of sigma 2 px, clipped.
 
 Numpy and OpenCV only; nothing here needs torch.
 """
@@ -21,7 +23,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-BASELINES = ("identity", "equalize", "clahe", "dark_channel")
+BASELINES = ("identity", "equalize", "clahe", "dark_channel", "unsharp")
 
 
 def identity(rgb: np.ndarray) -> np.ndarray:
@@ -77,9 +79,15 @@ def dark_channel(rgb: np.ndarray, *, patch: int = 15, omega: float = 0.95, t_min
     return np.clip((img - airlight) / t + airlight, 0.0, 1.0).astype(np.float32)
 
 
+def unsharp(rgb: np.ndarray, *, sigma: float = 2.0, amount: float = 0.5) -> np.ndarray:
+    img = np.ascontiguousarray(rgb, dtype=np.float32)
+    soft = cv2.GaussianBlur(img, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    return np.clip(img + amount * (img - soft), 0.0, 1.0).astype(np.float32)
+
+
 def run_baseline(name: str, rgb: np.ndarray) -> np.ndarray:
     """Apply the baseline ``name`` (one of :data:`BASELINES`)."""
-    funcs = {"identity": identity, "equalize": equalize, "clahe": clahe, "dark_channel": dark_channel}
+    funcs = {"identity": identity, "equalize": equalize, "clahe": clahe, "dark_channel": dark_channel, "unsharp": unsharp}
     if name not in funcs:
         raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
     return funcs[name](rgb)
