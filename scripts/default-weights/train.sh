@@ -62,8 +62,13 @@
 #                      (30.3 dB); on the held-out clean photos it scored 44.9 dB, the worst still 23.3
 #                      (img_065) and the Trevi fountain darkened by 19 levels. Stopped at 7817 (the run's
 #                      clock: 15.0 h)
-#      steps 7817-   : hard-photos.txt as the union of uir-t-v6's and the EMA at 7200's lists
+#      steps 7817-7846: hard-photos.txt as the union of uir-t-v6's and the EMA at 7200's lists
 #                      (mine-hard.py --weights uir-t-v6 --weights ema-7200.safetensors; 15 photos)
+#      steps 7846-   : lines-share 0.3: long thin straight lines (grids, mullions, cables, at least 120 px
+#                      or across the crop) drawn into 30% of the photo crops, input and target alike, before
+#                      any degradation (a rain streak is at most 58 px long here). 450 steps on, the EMA at
+#                      8300 returned the ceiling grid (img_044) at 30.2 dB (uir-t-v6: 23.3) and the columns
+#                      (img_065) at 27.2 (24.4); the Trevi fountain stayed darkened (23.8 dB, -18 levels)
 #    (validation at step 500: clean photos 41 dB, haze and low light well restored, rain +1.3 dB,
 #    snow and blur nothing: the clean and lightened samples had taught restraint faster than
 #    the network relearned rain and snow, so their share went down)
