@@ -70,7 +70,8 @@ def test_bad_files_name_the_file_and_the_key(tmp_path, text, needle):
 @pytest.mark.parametrize(
     "values",
     [{"dim_mults": "1,x"}, {"dim_mults": ""}, {"dim": 12}, {"steps": 0}, {"tasks": "rain,fish"}, {"mix": "haze"},
-     {"variant": "XL"}, {"precision": "fp8"}, {"t_sampling": "random"}, {"objective": "magic"}],
+     {"variant": "XL"}, {"precision": "fp8"}, {"t_sampling": "random"}, {"objective": "magic"},
+     {"light_share": 1.5}, {"cast_share": -0.1}, {"lines_share": 2}, {"lines_share": "many"}],
 )
 def test_bad_values_raise_usage_errors(tmp_path, values):
     with pytest.raises(UsageError):
