@@ -326,9 +326,10 @@ def scene_lines(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     vertical. What tells them apart is length: a streak is a short capsule
     (12-48 px at a short side of 512), a line runs on for hundreds. So lines
     here are at least :data:`LINE_MIN_LENGTH` px long or cross the whole
-    crop, mostly near vertical (the rain generator's angles) and bright, some
-    dark or level; half the time they come as a set of parallel lines at a
-    regular spacing (a grid, with a crossing set a third of those times).
+    crop, near vertical as the rain generator's streaks are (a crossing set
+    of a grid runs across), bright in three draws of four, else dark; half
+    the time they come as a set of parallel lines at a regular spacing of 8
+    to 48 px (a grid, with a crossing set a third of those times).
     Each line is 0.6 to 3 px wide with anti-aliased edges, opacity 0.5 to 1.
     """
     h, w = img.shape[:2]
