@@ -110,9 +110,10 @@ def main() -> int:
             if not src.is_symlink():
                 print(f"prepare-data: {args.hard}: {rel} is not a training photo", file=sys.stderr)
                 return 2
-            for k in range(1, int(copies) + 1):
+            n = int(copies)
+            for k in range(1, n + 1):
                 link(src, args.dest / "train" / "hard" / str(k) / rel)
-            counts["extra links to hard training photos"] = counts.get("extra links to hard training photos", 0) + int(copies)
+            counts["extra links to hard training photos"] = counts.get("extra links to hard training photos", 0) + n
     for key in sorted(counts):
         print(f"{counts[key]:5d} {key}")
     print(f"in {args.dest}")

@@ -46,6 +46,7 @@ MIX_KEYS = (*TASKS, CLEAN)
 # Which inputs are histogram-equalised before the network: "task" every low-light input (the authors'),
 # "auto" any input whose mean luma is below 0.2, as `uir restore --task auto` decides.
 EQUALIZE = ("task", "auto")
+SHARES = ("light_share", "cast_share", "lines_share")  # shares of the training samples: numbers in [0, 1]
 CONFIG_NAME = "config.toml"
 _GROUPS = 8  # the network's GroupNorm groups (nn.unet.GROUPS): dim must be a multiple
 
@@ -234,7 +235,7 @@ def _coerce(name: str, value: object, base: Path) -> object:
         if allowed and v not in allowed:
             raise UsageError(f"--{name.replace('_', '-')} must be one of {', '.join(allowed)}, not {value!r}")
         return v
-    if name in ("lr", "ema_decay", "light_share", "cast_share", "lines_share"):
+    if name in ("lr", "ema_decay") + SHARES:
         try:
             v = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
@@ -265,7 +266,7 @@ def _check(config: TrainConfig) -> TrainConfig:
         raise UsageError(f"max-side ({config.max_side}) must be at least --crop ({config.crop})")
     if not 0 < config.lr < 1:
         raise UsageError(f"--lr must be between 0 and 1, not {config.lr}")
-    for name in ("light_share", "cast_share", "lines_share"):
+    for name in SHARES:
         if not 0 <= getattr(config, name) <= 1:
             raise UsageError(f"--{name.replace('_', '-')} must be between 0 and 1, not {getattr(config, name)}")
     if not 0 <= config.ema_decay < 1:
