@@ -75,7 +75,10 @@
 #      steps 9046-9519: lines-share 0.15, rain 4 (was 3); validation rain +1.05 dB at 9000, +1.39 at 9500
 #                      (clean 48.0). Stopped at 9519 (run clock 17.1 h); the EMA there: clean photos 48.3 dB
 #                      (worst 26.4, img_065), our snow +3.9, our rain +1.1. Not shipped
-#      steps 9519-   : rain 5 (was 4)
+#      steps 9519-11638: rain 5 (was 4); validation rain +1.75 dB at 10000, +2.07 at 11000, +2.00 at 11500
+#                      (clean crops 48.9 dB). The EMA at 10000 and at 11638 darkened the held-out columns
+#                      (img_065, 25.2-25.6 dB, -8 levels); at 11638 it darkened the Trevi fountain by 25 levels
+#                      (20.9 dB) again. Stopped at 11638 (run clock 19.6 h). Not shipped
 #    (validation at step 500: clean photos 41 dB, haze and low light well restored, rain +1.3 dB,
 #    snow and blur nothing: the clean and lightened samples had taught restraint faster than
 #    the network relearned rain and snow, so their share went down)
